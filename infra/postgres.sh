@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# PostgreSQL for development and tests.
+#   infra/postgres.sh start   when DATABASE_URL is set, only check that it answers; otherwise
+#                             install Debian's postgresql package if missing, create a cluster
+#                             (once) and start it on 127.0.0.1:$PRAHARI_PG_PORT (default 54329)
+#   infra/postgres.sh stop    stop the local cluster
+#   infra/postgres.sh url     print the DATABASE_URL the services should use
+# The server runs as the postgres user, never as root. Log: var/log/postgres.log.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+port=${PRAHARI_PG_PORT:-54329}
+# The data directory sits outside the checkout so that the postgres user can always reach it.
+data=${PRAHARI_PG_DATA:-/var/lib/prahari/pg-$port}
+log="$root/var/log/postgres.log"
+local_url="postgresql://prahari:prahari@127.0.0.1:$port/prahari"
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$d" ] && [ -x "$d/pg_ctl" ] && echo "$d"
+}
+
+install() {
+  bindir >/dev/null && return
+  echo "postgres.sh: installing Debian's postgresql package"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+}
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+start() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "postgres.sh: using DATABASE_URL from the environment"; return
+  fi
+  install
+  local bin; bin=$(bindir)
+  mkdir -p "$root/var/log" && touch "$log" && chown postgres "$log"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
+    as_postgres "$bin/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=peer --auth-host=scram-sha-256 >/dev/null
+  fi
+  if ! answers; then
+    mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql
+    # fsync stays on: the tests prove durability, so the database must really be durable.
+    as_postgres "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start \
+      -o "-p $port -c listen_addresses=127.0.0.1 -k /var/run/postgresql -c max_connections=200" >/dev/null
+  fi
+  as_postgres "$bin/psql" -h /var/run/postgresql -p "$port" -U postgres -qAt -v ON_ERROR_STOP=1 <<SQL >/dev/null
+SELECT 'CREATE ROLE prahari LOGIN PASSWORD ''prahari'''
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'prahari') \gexec
+SELECT 'CREATE DATABASE prahari OWNER prahari ENCODING ''UTF8'''
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'prahari') \gexec
+SQL
+  echo "postgres.sh: PostgreSQL answers on 127.0.0.1:$port (log: $log)"
+}
+
+stop() {
+  [ -n "${DATABASE_URL:-}" ] && return
+  local bin; bin=$(bindir) || return 0
+  [ -f "$data/postmaster.pid" ] || { echo "postgres.sh: not running"; return; }
+  as_postgres "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  echo "postgres.sh: stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  url) echo "${DATABASE_URL:-$local_url}" ;;
+  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+esac

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Starts and stops the development sinks and the three services as background processes.
+#   infra/services.sh start | stop
+# Logs: var/log/<name>.log (JSON lines). Pids: var/run/<name>.pid.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+var="$root/var"
+mkdir -p "$var/log" "$var/run" "$var/dev"
+
+# A per-checkout development secret; real deployments inject their own.
+[ -f "$var/dev/token-secret" ] || head -c 32 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/token-secret"
+export PRAHARI_TOKEN_SECRET=${PRAHARI_TOKEN_SECRET:-$(cat "$var/dev/token-secret")}
+export DATABASE_URL=${DATABASE_URL:-$(infra/postgres.sh url)}
+export PRAHARI_NOTIFY_DIRECTORY=${PRAHARI_NOTIFY_DIRECTORY:-$root/infra/dev/control-rooms.json}
+export PRAHARI_SMS_GATEWAY_URL=${PRAHARI_SMS_GATEWAY_URL:-http://127.0.0.1:8090/sms}
+export PRAHARI_TRACE_FILE=${PRAHARI_TRACE_FILE:-$var/log/traces.jsonl}
+
+declare -A port=([devsinks]=8090 [intake]=8081 [cases]=8082 [notify]=8083)
+declare -A cmd=(
+  [devsinks]="prahari-devsinks --dir $var/dev"
+  [intake]="prahari-intake"
+  [cases]="prahari-cases"
+  [notify]="prahari-notify"
+)
+order=(devsinks intake cases notify)
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start() {
+  for name in "${order[@]}"; do
+    if answers "${port[$name]}"; then echo "services.sh: $name already answers on ${port[$name]}"; continue; fi
+    # shellcheck disable=SC2086
+    nohup .venv/bin/${cmd[$name]} >>"$var/log/$name.log" 2>&1 </dev/null &
+    echo $! >"$var/run/$name.pid"
+  done
+  for name in intake cases notify; do
+    for _ in $(seq 1 120); do
+      if curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null 2>&1; then break; fi
+      if ! kill -0 "$(cat "$var/run/$name.pid" 2>/dev/null || echo 0)" 2>/dev/null && ! answers "${port[$name]}"; then
+        echo "services.sh: $name exited; last lines of var/log/$name.log:" >&2
+        tail -n 20 "$var/log/$name.log" >&2; exit 1
+      fi
+      sleep 0.5
+    done
+    curl -fs "http://127.0.0.1:${port[$name]}/readyz" >/dev/null || { echo "services.sh: $name is not ready" >&2; exit 1; }
+  done
+}
+
+stop() {
+  for name in notify cases intake devsinks; do
+    local pidfile="$var/run/$name.pid"
+    [ -f "$pidfile" ] || continue
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid"  # graceful: finish in-flight work, commit offsets, close clients
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,96 @@
+"""Settings are read once, from an injected environment, and fail loudly when a value is
+missing or malformed (the starlette.config pattern)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from prahari_events.errors import ConfigError
+
+_MISSING: Final = object()
+
+
+class Secret(str):
+    """A string that does not print itself."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+class Env:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str | None = None) -> str:
+        value = self._environ.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise ConfigError(f"{name} must be set")
+            return default
+        return value
+
+    def optional(self, name: str) -> str | None:
+        return self._environ.get(name) or None
+
+    def integer(self, name: str, default: int | None = None) -> int:
+        raw = self._environ.get(name)
+        if raw is None or raw == "":
+            if default is None:
+                raise ConfigError(f"{name} must be set")
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+    def number(self, name: str, default: float) -> float:
+        raw = self._environ.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+    def secret(self, name: str) -> Secret:
+        return Secret(self.text(name))
+
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CommonSettings:
+    """What every service needs."""
+
+    kafka_bootstrap: str
+    database_url: str
+    db_schema: str
+    topic_prefix: str
+    token_secret: Secret
+    http_host: str
+    http_port: int
+    trace_file: str | None
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Env, *, service: str, default_port: int) -> CommonSettings:
+        schema = env.text("PRAHARI_DB_SCHEMA", service)
+        if not _SCHEMA_NAME.match(schema):
+            raise ConfigError(f"PRAHARI_DB_SCHEMA must be a lower-case SQL name, got {schema!r}")
+        return cls(
+            kafka_bootstrap=env.text("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            database_url=env.text(
+                "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
+            ),
+            db_schema=schema,
+            topic_prefix=env.text("PRAHARI_TOPIC_PREFIX", ""),
+            token_secret=env.secret("PRAHARI_TOKEN_SECRET"),
+            http_host=env.text("PRAHARI_HTTP_HOST", "127.0.0.1"),
+            http_port=env.integer(f"PRAHARI_{service.upper()}_PORT", default_port),
+            trace_file=env.optional("PRAHARI_TRACE_FILE"),
+            log_level=env.text("PRAHARI_LOG_LEVEL", "INFO"),
+        )

@@ -1,0 +1,227 @@
+"""Idempotent Kafka consumers.
+
+For each message: decode it through the registry, then, in one PostgreSQL transaction,
+record (consumer, event id) as processed and run the handler's effect. A redelivered message
+finds its record and has no second effect. Offsets are committed only after the effect is
+durable. A message that can never be processed (bad contract, or a handler that keeps
+failing for a reason retrying cannot fix) goes to the dead-letter topic with the reason, and
+the consumer moves on; a retriable failure (database or network down) is retried, so a
+partition waits rather than losing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+
+from prahari_events.db import Conn
+from prahari_events.envelope import Envelope
+from prahari_events.errors import InvalidEvent, PrahariError
+from prahari_events.registry import Registry
+from prahari_events.telemetry import kafka_headers_to_carrier, span_from
+
+log = logging.getLogger("prahari.consumer")
+
+Handler = Callable[[Conn, Envelope], Awaitable[None]]
+
+_RETRIABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    KafkaError,
+)
+
+
+def is_retriable(exc: BaseException) -> bool:
+    if isinstance(exc, PrahariError):
+        return exc.retriable
+    return isinstance(exc, _RETRIABLE)
+
+
+class _Stopped(Exception):
+    pass
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        bootstrap: str,
+        pool: asyncpg.Pool,
+        registry: Registry,
+        handler: Handler,
+        producer: AIOKafkaProducer,
+        deadletter_topic: str,
+        tracer: Tracer,
+        group_id: str | None = None,
+        max_attempts: int = 3,
+    ) -> None:
+        self.name = name
+        self._topics = list(topics)
+        self._bootstrap = bootstrap
+        self._group_id = group_id or name
+        self._pool = pool
+        self._registry = registry
+        self._handler = handler
+        self._producer = producer
+        self._deadletter_topic = deadletter_topic
+        self._tracer = tracer
+        self._max_attempts = max_attempts
+        self._stopping = asyncio.Event()
+        self.processed = 0
+        self.dead_lettered = 0
+
+    def stop(self) -> None:
+        """Finish the message in hand, commit, and return from run()."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        await consumer.start()
+        try:
+            while not self._stopping.is_set():
+                batch = await consumer.getmany(timeout_ms=300, max_records=100)
+                for tp, messages in batch.items():
+                    done: ConsumerRecord[bytes, bytes] | None = None
+                    try:
+                        for message in messages:
+                            await self._process(message)
+                            done = message
+                    except _Stopped:
+                        pass
+                    if done is not None:
+                        await self._commit(consumer, tp, done.offset + 1)
+                    if self._stopping.is_set():
+                        break
+        finally:
+            await consumer.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        try:
+            await consumer.commit({tp: offset})
+        except (CommitFailedError, KafkaError) as exc:
+            # Lost the partition in a rebalance: its next owner re-reads these messages and
+            # finds them processed. Nothing is lost, nothing is doubled.
+            log.warning("offset commit failed", extra={"fields": {"error": repr(exc)}})
+
+    async def _process(self, message: ConsumerRecord[bytes, bytes]) -> None:
+        carrier = kafka_headers_to_carrier(list(message.headers))
+        with span_from(
+            self._tracer,
+            f"{message.topic} process",
+            carrier,
+            SpanKind.CONSUMER,
+            **{
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": self._group_id,
+                "messaging.destination.name": message.topic,
+                "messaging.kafka.offset": message.offset,
+            },
+        ) as span:
+            try:
+                envelope = self._registry.decode(message.value or b"")
+            except InvalidEvent as exc:
+                span.set_status(Status(StatusCode.ERROR, exc.message))
+                await self._dead_letter(message, f"{exc.message}: {dict(exc.fields)}")
+                return
+            span.set_attribute("prahari.event.type", envelope.type)
+            span.set_attribute("prahari.event.id", str(envelope.event_id))
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    await self._apply(message, envelope)
+                    self.processed += 1
+                    return
+                except Exception as exc:
+                    if self._stopping.is_set():
+                        raise _Stopped from exc
+                    retriable = is_retriable(exc)
+                    log.warning(
+                        "handler failed",
+                        exc_info=not retriable,
+                        extra={
+                            "fields": {
+                                "consumer": self.name,
+                                "event_id": str(envelope.event_id),
+                                "attempt": attempt,
+                                "retriable": retriable,
+                            }
+                        },
+                    )
+                    if not retriable and attempt >= self._max_attempts:
+                        span.set_status(Status(StatusCode.ERROR, repr(exc)))
+                        await self._dead_letter(message, f"{type(exc).__name__}: {exc}")
+                        return
+                    await self._pause(min(0.1 * 2**attempt, 5.0))
+
+    async def _apply(self, message: ConsumerRecord[bytes, bytes], envelope: Envelope) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                'INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")'
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
+                self.name,
+                envelope.event_id,
+                message.topic,
+                message.partition,
+                message.offset,
+            )
+            if fresh:
+                await self._handler(conn, envelope)
+
+    async def _dead_letter(self, message: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        headers = [
+            *message.headers,
+            ("dlq-reason", reason[:2000].encode()),
+            ("dlq-consumer", self.name.encode()),
+            ("dlq-source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
+        ]
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._producer.send_and_wait(
+                    self._deadletter_topic, message.value, key=message.key, headers=headers
+                )
+                self.dead_lettered += 1
+                log.error(
+                    "message dead-lettered",
+                    extra={
+                        "fields": {
+                            "consumer": self.name,
+                            "source": f"{message.topic}/{message.partition}/{message.offset}",
+                            "reason": reason,
+                        }
+                    },
+                )
+                return
+            except KafkaError:
+                if self._stopping.is_set():
+                    raise _Stopped from None
+                await self._pause(min(0.1 * 2**attempt, 5.0))
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

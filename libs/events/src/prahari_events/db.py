@@ -1,0 +1,83 @@
+"""PostgreSQL pools and migrations. Each service owns one schema; tests give every test its
+own schema, so they never see each other's rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+
+import asyncpg
+
+from prahari_events.errors import ConfigError
+
+Migration = tuple[str, str]  # (unique name, SQL)
+# A connection as handlers receive it: a plain one, or one lent by a pool.
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+def event_store_migrations() -> list[Migration]:
+    base = resources.files("prahari_events") / "sql"
+    return [("events/001_eventstore.sql", (base / "001_eventstore.sql").read_text("utf-8"))]
+
+
+def package_migrations(package: str, prefix: str) -> list[Migration]:
+    base = resources.files(package) / "sql"
+    names = sorted(p.name for p in base.iterdir() if p.name.endswith(".sql"))
+    return [(f"{prefix}/{name}", (base / name).read_text("utf-8")) for name in names]
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # ensure_ascii=False keeps Hindi text readable in psql and in the stored JSON.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda value: json.dumps(value, ensure_ascii=False),
+        decoder=json.loads,
+        schema="pg_catalog",
+    )
+
+
+def quote_ident(name: str) -> str:
+    if not name.replace("_", "").isalnum() or not name.isascii():
+        raise ConfigError(f"unsafe SQL identifier {name!r}")
+    return f'"{name}"'
+
+
+async def create_pool(
+    url: str, schema: str, *, application: str, max_size: int = 10
+) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        server_settings={"search_path": schema, "application_name": application},
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+async def migrate(pool: asyncpg.Pool, schema: str, migrations: Sequence[Migration]) -> list[str]:
+    """Apply the migrations not yet applied in `schema`; safe to run from many processes at
+    once (they queue on an advisory lock). Returns the names applied now."""
+    applied: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"migrate:{schema}")
+        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+        await conn.execute(f"SET LOCAL search_path TO {quote_ident(schema)}")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        for name, sql in migrations:
+            if name in done:
+                continue
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            applied.append(name)
+    return applied
+
+
+async def drop_schema(pool: asyncpg.Pool, schema: str) -> None:
+    await pool.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")

@@ -1,0 +1,69 @@
+"""The one error hierarchy. Every error says whether retrying the same operation can help;
+`prahari_events.web` maps these to HTTP status codes in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class PrahariError(Exception):
+    code = "error"
+    retriable = False
+
+    def __init__(self, message: str, *, fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: Mapping[str, Any] = fields or {}
+
+
+class InvalidInput(PrahariError):
+    """The caller sent something we will never accept as it is."""
+
+    code = "invalid_input"
+
+
+class Unauthenticated(PrahariError):
+    code = "unauthenticated"
+
+
+class Forbidden(PrahariError):
+    code = "forbidden"
+
+
+class NotFound(PrahariError):
+    code = "not_found"
+
+
+class ConcurrencyError(PrahariError):
+    """Someone else appended to the stream first; re-read and decide again."""
+
+    code = "conflict"
+    retriable = True
+
+
+class Unavailable(PrahariError):
+    """A dependency (Kafka, PostgreSQL, a gateway) did not answer; try again later."""
+
+    code = "unavailable"
+    retriable = True
+
+
+class InvalidEvent(PrahariError):
+    """An event that does not match its contract: unknown type, version or payload."""
+
+    code = "invalid_event"
+
+
+class ConfigError(PrahariError):
+    code = "config_error"
+
+
+class DeliveryError(PrahariError):
+    """A provider refused or failed a notification."""
+
+    code = "delivery_failed"
+
+    def __init__(self, message: str, *, retriable: bool) -> None:
+        super().__init__(message)
+        self.retriable = retriable

@@ -1,0 +1,118 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then marks them published.
+
+A crash after publishing and before marking publishes those rows again on restart; the
+consumers' processed-message records make that duplicate harmless. Only one relay per
+schema is active at a time (an advisory lock), so events of one stream are published in
+the order they were appended even when several processes of a service run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from prahari_events.store import OUTBOX_CHANNEL
+
+log = logging.getLogger("prahari.outbox")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        *,
+        schema: str,
+        batch_size: int = 200,
+        idle_poll_s: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._producer = producer
+        self._schema = schema
+        self._batch_size = batch_size
+        self._idle_poll_s = idle_poll_s
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.published = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+                backoff = 0.2
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as exc:
+                log.warning(
+                    "outbox relay interrupted, retrying", extra={"fields": {"error": repr(exc)}}
+                )
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _lead(self) -> None:
+        async with self._pool.acquire() as listener:
+            leader = await listener.fetchval(
+                "SELECT pg_try_advisory_lock(hashtext($1))", f"outbox:{self._schema}"
+            )
+            if not leader:
+                await self._sleep(self._idle_poll_s)
+                return
+
+            def on_notify(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+                if payload == self._schema:
+                    self._wake.set()
+
+            await listener.add_listener(OUTBOX_CHANNEL, on_notify)
+            try:
+                while not self._stopping.is_set():
+                    self._wake.clear()
+                    if await self.relay_once() == self._batch_size:
+                        continue
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+                # Graceful stop: publish what was committed before we were asked to stop.
+                await self.relay_once()
+            finally:
+                await listener.remove_listener(OUTBOX_CHANNEL, on_notify)
+                await listener.execute(
+                    "SELECT pg_advisory_unlock(hashtext($1))", f"outbox:{self._schema}"
+                )
+
+    async def relay_once(self) -> int:
+        """Publish one batch of pending rows in append order; returns how many."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            futures = [
+                await self._producer.send(
+                    row["topic"],
+                    row["value"],
+                    key=row["key"].encode(),
+                    headers=[(k, v.encode()) for k, v in row["headers"]],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+        self.published += len(rows)
+        return len(rows)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -1,0 +1,133 @@
+"""What every service process does around its app: logs, traces, the pool and producer
+lifecycles (aiohttp cleanup contexts, never import-time globals), and a graceful stop on
+SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from opentelemetry.sdk.trace import TracerProvider
+
+from prahari_events.config import CommonSettings
+from prahari_events.db import Migration, create_pool, migrate
+from prahari_events.kafka import make_producer
+from prahari_events.telemetry import configure_logging
+from prahari_events.web import READY_CHECKS
+
+log = logging.getLogger("prahari.runtime")
+
+POOL = web.AppKey("pool", asyncpg.Pool)
+PRODUCER = web.AppKey("producer", AIOKafkaProducer)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+
+def postgres_context(
+    common: CommonSettings, service: str, migrations: Sequence[Migration]
+) -> CleanupContext:
+    """Open the service's pool, bring its schema up to date, close the pool at shutdown."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        pool = await create_pool(common.database_url, common.db_schema, application=service)
+        try:
+            await migrate(pool, common.db_schema, migrations)
+            app[POOL] = pool
+            app[READY_CHECKS]["postgres"] = lambda: postgres_ready(pool)
+            yield
+        finally:
+            await pool.close()
+
+    return context
+
+
+def producer_context(common: CommonSettings, service: str) -> CleanupContext:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        producer = make_producer(common.kafka_bootstrap, service)
+        await producer.start()
+        try:
+            app[PRODUCER] = producer
+            app[READY_CHECKS]["kafka"] = lambda: kafka_ready(producer)
+            yield
+        finally:
+            await producer.stop()  # flushes what is in flight
+
+    return context
+
+
+async def kafka_ready(producer: AIOKafkaProducer) -> None:
+    await producer.client.fetch_all_metadata()
+
+
+async def postgres_ready(pool: asyncpg.Pool) -> None:
+    await pool.fetchval("SELECT 1")
+
+
+@contextlib.asynccontextmanager
+async def background(
+    app: web.Application,
+    name: str,
+    coroutine: Coroutine[Any, Any, None],
+    stop: Callable[[], None],
+    grace_s: float = 10,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run a loop for the app's lifetime; on shutdown ask it to stop, give it time to finish
+    what it holds, and only then cancel it. A loop that dies is logged at once and turns
+    /readyz red, so an orchestrator restarts the process instead of it idling half-alive."""
+    task = asyncio.create_task(coroutine, name=name)
+
+    def report(done: asyncio.Task[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.error(
+                "background task died",
+                exc_info=done.exception(),
+                extra={"fields": {"task": name}},
+            )
+
+    async def alive() -> None:
+        if task.done():
+            raise RuntimeError(f"{name} is not running")
+
+    task.add_done_callback(report)
+    app[READY_CHECKS][name] = alive
+    try:
+        yield task
+    finally:
+        stop()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace_s)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception:
+            pass  # already reported by the done callback
+
+
+def serve(
+    app: web.Application, settings: CommonSettings, service: str, provider: TracerProvider
+) -> None:
+    configure_logging(service, settings.log_level)
+    log.info(
+        "starting",
+        extra={"fields": {"host": settings.http_host, "port": settings.http_port}},
+    )
+    try:
+        # run_app turns SIGTERM and SIGINT into a graceful exit: stop accepting requests,
+        # finish in-flight ones, then run the cleanup contexts in reverse order.
+        web.run_app(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            shutdown_timeout=15,
+            access_log=None,
+            print=None,
+        )
+    finally:
+        provider.shutdown()
+        log.info("stopped")

@@ -1,0 +1,181 @@
+"""HTTP plumbing shared by the services: one place that maps errors to status codes and
+JSON bodies, authentication, tracing, health and readiness, and the process runner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from opentelemetry.trace import SpanKind, Tracer
+
+from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.errors import (
+    ConcurrencyError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PrahariError,
+    Unauthenticated,
+    Unavailable,
+)
+from prahari_events.telemetry import current_carrier, span_from
+
+log = logging.getLogger("prahari.web")
+
+Check = Callable[[], Awaitable[object]]
+TOKENS = web.AppKey("tokens", TokenAuthority)
+TRACER = web.AppKey("tracer", Tracer)
+READY_CHECKS = web.AppKey("ready_checks", dict[str, Check])
+
+_STATUS: dict[type[PrahariError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    ConcurrencyError: 409,
+    Unavailable: 503,
+}
+RETRY_AFTER_S = 5
+
+
+def status_for(exc: PrahariError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+def error_body(code: str, message: str, fields: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = dict(fields)
+    return {"error": body}
+
+
+def json_response(
+    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.json_response(
+        data,
+        status=status,
+        headers=headers,
+        dumps=lambda value: json.dumps(value, ensure_ascii=False, default=str),
+    )
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except PrahariError as exc:
+        status = status_for(exc)
+        headers: dict[str, str] = {}
+        if isinstance(exc, Unauthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="prahari"'
+        if isinstance(exc, Unavailable):
+            headers["Retry-After"] = str(RETRY_AFTER_S)
+        if status >= 500:
+            log.error("request failed", extra={"fields": {"error": exc.message}})
+        return json_response(
+            error_body(exc.code, exc.message, exc.fields), status=status, headers=headers
+        )
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
+        return json_response(error_body(code, exc.reason), status=exc.status, headers=headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unexpected error", extra={"fields": {"path": request.path}})
+        return json_response(error_body("internal", "internal error"), status=500)
+
+
+def tracing_middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        tracer = request.app[TRACER]
+        route = request.match_info.route.resource
+        template = route.canonical if route is not None else request.path
+        with span_from(
+            tracer,
+            f"{request.method} {template}",
+            request.headers,
+            SpanKind.SERVER,
+            **{"http.request.method": request.method, "url.path": request.path},
+        ) as span:
+            response = await handler(request)
+            span.set_attribute("http.response.status_code", response.status)
+            carrier = current_carrier()
+            if "traceparent" in carrier:
+                response.headers["traceparent"] = carrier["traceparent"]
+            return response
+
+    return middleware
+
+
+def authenticate(request: web.Request) -> Unit:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    return request.app[TOKENS].verify(token.strip())
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(reason="Content-Type must be application/json")
+    raw = await request.read()  # raises 413 past the app's client_max_size
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput(
+            "the body is not valid UTF-8 JSON", fields={"_body": ["not valid JSON"]}
+        ) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the body must be a JSON object", fields={"_body": ["not an object"]})
+    return data
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return json_response({"status": "alive"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = request.app[READY_CHECKS]
+    results: dict[str, str] = {}
+    ready = True
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), timeout=2.0)
+            results[name] = "ok"
+        except Exception as exc:  # readiness reports any failure, whatever its type
+            ready = False
+            results[name] = f"unavailable: {type(exc).__name__}"
+    return json_response(
+        {"status": "ready" if ready else "not_ready", "checks": results},
+        status=200 if ready else 503,
+    )
+
+
+def base_app(
+    service: str, tokens: TokenAuthority, tracer: Tracer, *, max_body: int
+) -> web.Application:
+    app = web.Application(
+        middlewares=[tracing_middleware(service), error_middleware], client_max_size=max_body
+    )
+    app[TOKENS] = tokens
+    app[TRACER] = tracer
+    app[READY_CHECKS] = {}
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

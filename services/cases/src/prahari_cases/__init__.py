@@ -1,0 +1,1 @@
+"""Cases: opens a case for every report and keeps each case's full, replayable history."""

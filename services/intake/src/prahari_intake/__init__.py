@@ -1,0 +1,1 @@
+"""Intake: takes reports from police units over HTTP and publishes `report.received`."""

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from prahari_events.runtime import serve
+from prahari_events.telemetry import make_tracer_provider, tracer_for
+from prahari_intake.config import Settings
+from prahari_intake.entrypoints.http import create_app
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    provider = make_tracer_provider("intake", settings.common.trace_file)
+    serve(create_app(settings, tracer_for(provider, "intake")), settings.common, "intake", provider)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""notify's HTTP API, its app factory, and its background consumer, dispatcher and relay."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from marshmallow import RAISE, Schema, ValidationError, fields
+from opentelemetry.trace import Tracer
+
+from prahari_events import lgd
+from prahari_events.auth import TokenAuthority
+from prahari_events.catalogue import build_registry
+from prahari_events.consumer import IdempotentConsumer
+from prahari_events.db import event_store_migrations, package_migrations
+from prahari_events.errors import InvalidInput
+from prahari_events.kafka import Topics
+from prahari_events.outbox import OutboxRelay
+from prahari_events.runtime import (
+    POOL,
+    PRODUCER,
+    background,
+    postgres_context,
+    producer_context,
+)
+from prahari_events.store import EventStore
+from prahari_events.web import TRACER, authenticate, base_app, json_response
+from prahari_notify.adapters.directory import load_directory
+from prahari_notify.adapters.providers import HttpSmsGateway, Provider, SmtpSender
+from prahari_notify.config import Settings
+from prahari_notify.domain.messages import ContactDirectory, SmsTemplate
+from prahari_notify.service_layer.dispatcher import Dispatcher
+from prahari_notify.service_layer.handlers import NotifyHandlers
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", EventStore)
+TOPICS = web.AppKey("topics", Topics)
+CONTACTS = web.AppKey("contacts", ContactDirectory)
+
+# The DLT-registered templates. Their text must match what is registered, to the letter.
+TEMPLATE_TEXT = {
+    "en": "PRAHARI ALERT: New {#var#} case {#var#} in {#var#}. Assign by {#var#}. -Prahari",
+    "hi": "प्रहरी सूचना: {#var#} में नया {#var#} मामला {#var#}। {#var#} तक आवंटित करें।",
+}
+
+
+class _Query(Schema):
+    class Meta:
+        unknown = RAISE
+
+    case_id = fields.UUID(required=True)
+
+
+async def list_notifications(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    try:
+        query = _Query().load(dict(request.query))
+    except ValidationError as exc:
+        raise InvalidInput("invalid query", fields=dict(exc.messages_dict)) from None
+    case_id: uuid.UUID = query["case_id"]
+    rows = await request.app[POOL].fetch(
+        "SELECT notification_id, case_id, state, district, channel, recipient_name, address,"
+        " status, attempts, last_error, provider_reference, created_at, updated_at"
+        " FROM deliveries WHERE case_id = $1 ORDER BY created_at, notification_id",
+        case_id,
+    )
+    visible = [dict(r) for r in rows if unit.may_read(r["state"], r["district"])]
+    return json_response({"case_id": str(case_id), "notifications": visible})
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    settings, topics, store = app[SETTINGS], app[TOPICS], app[STORE]
+    pool, producer, tracer = app[POOL], app[PRODUCER], app[TRACER]
+    templates = {
+        "en": SmsTemplate(settings.sms_template_en, "en", TEMPLATE_TEXT["en"]),
+        "hi": SmsTemplate(settings.sms_template_hi, "hi", TEMPLATE_TEXT["hi"]),
+    }
+    handlers = NotifyHandlers(store, topics.notify_events, app[CONTACTS], lgd.load(), templates)
+    async with aiohttp.ClientSession() as session:
+        providers: dict[str, Provider] = {
+            "sms": HttpSmsGateway(
+                session,
+                settings.sms_gateway_url,
+                sender_id=settings.sms_sender_id,
+                entity_id=settings.dlt_entity_id,
+            ),
+            "email": SmtpSender(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        }
+        relay = OutboxRelay(pool, producer, schema=settings.common.db_schema)
+        dispatcher = Dispatcher(
+            pool,
+            store,
+            providers,
+            topic=topics.notify_events,
+            tracer=tracer,
+            max_attempts=settings.max_attempts,
+            retry_base_s=settings.retry_base_s,
+            poll_s=settings.dispatch_poll_s,
+        )
+        consumer = IdempotentConsumer(
+            name=settings.consumer_group,
+            topics=[topics.case_events],
+            bootstrap=settings.common.kafka_bootstrap,
+            pool=pool,
+            registry=store.registry,
+            handler=handlers,
+            producer=producer,
+            deadletter_topic=topics.deadletter,
+            tracer=tracer,
+        )
+        async with (
+            background(app, "outbox-relay", relay.run(), relay.stop),
+            background(app, "dispatcher", dispatcher.run(), dispatcher.stop),
+            background(app, "consumer", consumer.run(), consumer.stop),
+        ):
+            yield
+
+
+def create_app(settings: Settings, tracer: Tracer) -> web.Application:
+    common = settings.common
+    app = base_app("notify", TokenAuthority(common.token_secret), tracer, max_body=16 * 1024)
+    app[SETTINGS] = settings
+    app[STORE] = EventStore(build_registry())
+    app[TOPICS] = Topics(common.topic_prefix)
+    # Fail at start, not at the first case, when the directory is missing or malformed.
+    app[CONTACTS] = load_directory(settings.directory_path)
+    migrations = event_store_migrations() + package_migrations("prahari_notify", "notify")
+    app.cleanup_ctx.extend(
+        [
+            postgres_context(common, "notify", migrations),
+            producer_context(common, "notify"),
+            _workers,
+        ]
+    )
+    app.router.add_get("/v1/notifications", list_notifications)
+    return app
