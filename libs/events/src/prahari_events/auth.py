@@ -19,7 +19,7 @@ import jwt
 
 from prahari_events import lgd
 from prahari_events.envelope import Actor
-from prahari_events.errors import InvalidInput, Unauthenticated
+from prahari_events.errors import ConfigError, InvalidInput, Unauthenticated
 
 UNIT_KINDS = (
     "police_station",
@@ -66,8 +66,9 @@ class Unit:
 
 class TokenAuthority:
     def __init__(self, secret: str, *, leeway_s: int = 30) -> None:
-        if len(secret) < 16:
-            raise ValueError("the token secret must be at least 16 characters")
+        # RFC 7518 3.2: an HS256 key must be at least as long as the hash (32 bytes).
+        if len(secret.encode()) < 32:
+            raise ConfigError("the token secret must be at least 32 bytes")
         self._secret = secret
         self._leeway = leeway_s
 

@@ -16,6 +16,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from prahari_events.db import Conn
 from prahari_events.store import OUTBOX_CHANNEL
 
 log = logging.getLogger("prahari.outbox")
@@ -106,12 +107,14 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*futures)
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [row["id"] for row in rows],
-            )
+            await self._mark_published(conn, [row["id"] for row in rows])
         self.published += len(rows)
         return len(rows)
+
+    async def _mark_published(self, conn: Conn, ids: list[int]) -> None:
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", ids
+        )
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import Protocol
 
 import aiohttp
@@ -121,12 +121,15 @@ class SmtpSender:
             email[key] = value
         email.set_content(message.body, charset="utf-8")
         try:
+            # Flattened here with our policy: given an EmailMessage, aiosmtplib would
+            # flatten it again with the folding policy that loses Hindi spaces.
             await aiosmtplib.send(
-                email,
+                email.as_bytes(policy=_POLICY),
+                sender=parseaddr(self._from)[1],
+                recipients=[message.address],
                 hostname=self._host,
                 port=self._port,
                 timeout=self._timeout,
-                recipients=[message.address],
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(f"recipient refused: {exc}", retriable=False) from None

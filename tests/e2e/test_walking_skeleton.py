@@ -1,0 +1,252 @@
+"""The whole system: intake, cases and notify as separate processes on the real Kafka and
+PostgreSQL; a real SMTP server and an HTTP SMS gateway in this test. A report goes in at the
+front door; a case, an email and an SMS come out, all under one trace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+
+from prahari_devsinks.sms import SmsGateway
+from prahari_devsinks.smtp import MailSink, start_smtp
+from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.db import drop_schema
+from prahari_events.kafka import Topics
+from tests.factories import AUDITOR, BIHAR_ROOM, CHANDAULI, OTHER_STATION, SONBHADRA, STATION, UP
+from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, eventually, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(180)]
+
+TOKENS = TokenAuthority(TOKEN_SECRET)
+SERVICES = ("intake", "cases", "notify")
+
+
+def bearer(unit: Unit) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS.mint(unit, timedelta(minutes=30))}"}
+
+
+@dataclass
+class System:
+    urls: dict[str, str]
+    processes: dict[str, asyncio.subprocess.Process]
+    mail: MailSink
+    sms: SmsGateway
+    trace_files: dict[str, Path]
+    logs: dict[str, Path]
+
+
+@pytest.fixture
+async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[System]:
+    mail = MailSink()
+    smtp_port = free_port()
+    smtp = start_smtp("127.0.0.1", smtp_port, mail)
+    sms = SmsGateway()
+    runner = web.AppRunner(sms.app())
+    await runner.setup()
+    sms_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", sms_port).start()
+    directory = tmp_path / "control-rooms.json"
+    directory.write_text(
+        json.dumps(
+            {
+                "control_rooms": [
+                    {
+                        "name": "District Control Room, Sonbhadra",
+                        "state": UP,
+                        "district": SONBHADRA,
+                        "email": "dcr-184@control-room.prahari.test",
+                        "phone": "+919000000184",
+                        "language": "hi",
+                    },
+                    {
+                        "name": "State Control Room, Uttar Pradesh",
+                        "state": UP,
+                        "district": None,
+                        "email": "scr-9@control-room.prahari.test",
+                        "phone": None,
+                        "language": "en",
+                    },
+                ]
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    ports = {name: free_port() for name in SERVICES}
+    base_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "DATABASE_URL": DATABASE_URL,
+        "PRAHARI_TOPIC_PREFIX": topics.prefix,
+        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_NOTIFY_DIRECTORY": str(directory),
+        "PRAHARI_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/sms",
+        "PRAHARI_SMTP_PORT": str(smtp_port),
+        "PRAHARI_NOTIFY_RETRY_BASE_S": "0.2",
+        **{f"PRAHARI_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+    }
+    trace_files = {name: tmp_path / f"{name}-spans.jsonl" for name in SERVICES}
+    logs = {name: tmp_path / f"{name}.log" for name in SERVICES}
+    processes: dict[str, asyncio.subprocess.Process] = {}
+    try:
+        for name in SERVICES:
+            env = {
+                **base_env,
+                "PRAHARI_DB_SCHEMA": f"{name}_{test_id}",
+                "PRAHARI_TRACE_FILE": str(trace_files[name]),
+            }
+            with logs[name].open("wb") as log:
+                processes[name] = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", f"prahari_{name}", env=env, stdout=log, stderr=log
+                )
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        async with aiohttp.ClientSession() as http:
+            for url in urls.values():
+                await eventually(lambda url=url: _ready(http, url), within=60)  # type: ignore[misc]
+        yield System(urls, processes, mail, sms, trace_files, logs)
+    finally:
+        for process in processes.values():
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        smtp.stop()
+        await runner.cleanup()
+        pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
+        assert pool is not None
+        for name in ("cases", "notify"):
+            await drop_schema(pool, f"{name}_{test_id}")
+        await pool.close()
+
+
+async def _ready(http: aiohttp.ClientSession, url: str) -> bool | None:
+    try:
+        async with http.get(f"{url}/readyz") as response:
+            return True if response.status == 200 else None
+    except aiohttp.ClientError:
+        return None
+
+
+async def _json(
+    http: aiohttp.ClientSession, method: str, url: str, unit: Unit, **kwargs: Any
+) -> tuple[int, Any]:
+    async with http.request(method, url, headers=bearer(unit), **kwargs) as response:
+        return response.status, await response.json()
+
+
+async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(system: System) -> None:
+    report = {
+        "type": "smuggling_tip",
+        "description": "बिहार सीमा की ओर अवैध शराब से भरा ट्रक UP64 AB 1234",
+        "state": UP,
+        "district": SONBHADRA,
+    }
+    async with aiohttp.ClientSession() as http:
+        status, accepted = await _json(
+            http, "POST", f"{system.urls['intake']}/v1/reports", STATION, json=report
+        )
+        assert status == 202, accepted
+        trace_id = accepted["trace_id"]
+        assert len(trace_id) == 32
+
+        async def case_listed() -> dict[str, Any] | None:
+            status, body = await _json(http, "GET", f"{system.urls['cases']}/v1/cases", STATION)
+            assert status == 200
+            return body["cases"][0] if body["cases"] else None
+
+        listed = await eventually(case_listed)
+        case_url = f"{system.urls['cases']}/v1/cases/{listed['case_id']}"
+        status, case = await _json(http, "GET", case_url, STATION)
+        assert status == 200
+        assert case["report_id"] == accepted["report_id"]
+        assert case["status"] == "open"
+        assert case["description"] == report["description"]
+        assert case["reported_by"]["unit_id"] == STATION.unit_id
+        assert case["trace_id"] == trace_id
+
+        # Who may see it: the reporting station, the state room and auditors; not a station
+        # of another district, nor another state's control room.
+        assert (await _json(http, "GET", case_url, AUDITOR))[0] == 200
+        assert (await _json(http, "GET", case_url, OTHER_STATION))[0] == 404
+        assert (await _json(http, "GET", case_url, BIHAR_ROOM))[0] == 404
+        status, other = await _json(http, "GET", f"{system.urls['cases']}/v1/cases", OTHER_STATION)
+        assert (status, other["cases"]) == (200, [])
+        status, _ = await _json(
+            http, "GET", f"{system.urls['cases']}/v1/cases?district={CHANDAULI}", STATION
+        )
+        assert status == 403
+
+        # The audit trail: who did what, from where, caused by what.
+        status, history = await _json(http, "GET", f"{case_url}/events", AUDITOR)
+        assert status == 200
+        [opened] = history["events"]
+        assert opened["type"] == "case.opened"
+        assert opened["version"] == 1
+        assert opened["actor"]["unit_id"] == "service:cases"
+        assert opened["jurisdiction"] == {"state": UP, "district": SONBHADRA}
+        assert opened["correlation_id"] == accepted["report_id"]
+
+        mail = await eventually(lambda: _first(system.mail.received()))
+        assert mail["To"].addresses[0].addr_spec == "dcr-184@control-room.prahari.test"
+        assert "नया मामला" in str(mail["Subject"])
+        body = mail.get_body(("plain",))
+        assert body is not None
+        assert report["description"] in body.get_content()
+        assert str(mail["traceparent"]).split("-")[1] == trace_id
+
+        sms = await eventually(lambda: _first(system.sms.requests))
+        assert sms["body"]["to"] == "+919000000184"
+        assert sms["body"]["unicode"] is True
+        assert "तस्करी सूचना" in sms["body"]["text"]
+        assert sms["headers"]["traceparent"].split("-")[1] == trace_id
+
+        async def all_sent() -> list[dict[str, Any]] | None:
+            status, body = await _json(
+                http,
+                "GET",
+                f"{system.urls['notify']}/v1/notifications?case_id={case['case_id']}",
+                STATION,
+            )
+            assert status == 200
+            found = body["notifications"]
+            return found if len(found) == 2 and {n["status"] for n in found} == {"sent"} else None
+
+        await eventually(all_sent)
+
+    # Exactly one case, one email and one SMS, however the messages were delivered.
+    await asyncio.sleep(1.0)
+    assert len(system.mail.received()) == 1
+    assert len(system.sms.requests) == 1
+
+    # Graceful shutdown: SIGTERM, in-flight work finishes, the process exits cleanly.
+    for process in system.processes.values():
+        process.send_signal(signal.SIGTERM)
+    for name, process in system.processes.items():
+        code = await asyncio.wait_for(process.wait(), 30)
+        assert code == 0, system.logs[name].read_text()[-3000:]
+
+    # One trace: spans from all three services share the report's trace id.
+    services_in_trace = set()
+    for name, path in system.trace_files.items():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            span = json.loads(line)
+            if span["trace_id"] == trace_id:
+                services_in_trace.add(span["service"])
+                assert span["service"] == name
+    assert services_in_trace == set(SERVICES)
+
+
+async def _first(items: list[Any]) -> Any:
+    return items[0] if items else None

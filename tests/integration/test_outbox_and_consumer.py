@@ -1,0 +1,244 @@
+"""The transactional outbox and the idempotent consumer, on the real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from prahari_events.consumer import IdempotentConsumer
+from prahari_events.db import Conn
+from prahari_events.envelope import Envelope
+from prahari_events.kafka import Topics, envelope_headers
+from prahari_events.outbox import OutboxRelay
+from prahari_events.registry import Registry
+from prahari_events.store import EventStore
+from prahari_events.telemetry import no_op_tracer
+from tests.factories import report_draft, report_envelope
+from tests.support import KAFKA, eventually, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_relay_publishes_in_order_keyed_by_stream_and_marks_rows(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    registry: Registry,
+    schema: str,
+) -> None:
+    drafts = [report_draft() for _ in range(5)]
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, "case-1", 0, drafts, publish_to=topics.case_events)
+    relay = OutboxRelay(pool, producer, schema=schema)
+    assert await relay.relay_once() == 5
+    assert await relay.relay_once() == 0
+    messages = await read_topic(topics.case_events, at_least=5)
+    assert [m.key for m in messages] == [b"case-1"] * 5
+    decoded = [registry.decode(m.value or b"") for m in messages]
+    assert [e.stream_version for e in decoded] == [1, 2, 3, 4, 5]
+    assert dict(messages[0].headers)["event-type"] == b"report.received"
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_a_relay_killed_after_publishing_loses_nothing(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    registry: Registry,
+    schema: str,
+) -> None:
+    """Publish, then die before marking: the restarted relay publishes again. Every event
+    is on the topic at least once, and the duplicates carry the same event ids."""
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(
+            conn, "case-2", 0, [report_draft() for _ in range(3)], publish_to=topics.case_events
+        )
+
+    class Killed(Exception):
+        pass
+
+    class DiesBeforeMarking(OutboxRelay):
+        async def _mark_published(self, conn: Conn, ids: list[int]) -> None:
+            raise Killed
+
+    with pytest.raises(Killed):
+        await DiesBeforeMarking(pool, producer, schema=schema).relay_once()
+    assert await OutboxRelay(pool, producer, schema=schema).relay_once() == 3
+    ids = [
+        registry.decode(m.value or b"").event_id
+        for m in await read_topic(topics.case_events, at_least=6)
+    ]
+    assert len(ids) == 6
+    assert len(set(ids)) == 3
+
+
+class Effects:
+    """A handler whose effect is a row in the same transaction as the processed record."""
+
+    def __init__(self, fail_with: Exception | None = None) -> None:
+        self.calls = 0
+        self.fail_with = fail_with
+
+    async def __call__(self, conn: Conn, envelope: Envelope) -> None:
+        self.calls += 1
+        if self.fail_with is not None:
+            raise self.fail_with
+        await conn.execute("CREATE TABLE IF NOT EXISTS effects (event_id uuid NOT NULL, n serial)")
+        await conn.execute("INSERT INTO effects (event_id) VALUES ($1)", envelope.event_id)
+
+
+@contextlib.asynccontextmanager
+async def running(consumer: IdempotentConsumer) -> AsyncIterator[IdempotentConsumer]:
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield consumer
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(task, 20)
+
+
+def _consumer(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    handler: Effects,
+    group: str,
+) -> IdempotentConsumer:
+    return IdempotentConsumer(
+        name="test-consumer",
+        group_id=group,
+        topics=[topics.reports],
+        bootstrap=KAFKA,
+        pool=pool,
+        registry=registry,
+        handler=handler,
+        producer=producer,
+        deadletter_topic=topics.deadletter,
+        tracer=no_op_tracer(),
+    )
+
+
+async def _publish(
+    producer: AIOKafkaProducer, topic: str, registry: Registry, envelope: Envelope
+) -> None:
+    await producer.send_and_wait(
+        topic,
+        registry.encode(envelope),
+        key=envelope.stream_id.encode(),
+        headers=envelope_headers(envelope),
+    )
+
+
+async def test_a_redelivered_message_has_no_second_effect(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    test_id: str,
+) -> None:
+    envelope = report_envelope(registry)
+    # The same event twice on the log (a relay's duplicate), then read by two consumer
+    # groups that share one processed-record table (offsets lost: everything redelivered).
+    for _ in range(2):
+        await _publish(producer, topics.reports, registry, envelope)
+    handler = Effects()
+    async with running(_consumer(pool, registry, topics, producer, handler, f"g1-{test_id}")) as c:
+        await eventually(lambda: _at_least(c, 1))
+        await asyncio.sleep(0.5)
+    async with running(_consumer(pool, registry, topics, producer, handler, f"g2-{test_id}")):
+        await asyncio.sleep(1.5)
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    assert handler.calls == 1
+
+
+async def test_a_consumer_killed_between_effect_and_commit_does_not_repeat_the_effect(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    test_id: str,
+) -> None:
+    envelope = report_envelope(registry)
+    await _publish(producer, topics.reports, registry, envelope)
+    group = f"g-{test_id}"
+
+    class DiesBeforeCommitting(IdempotentConsumer):
+        async def _commit(self, consumer: object, tp: object, offset: int) -> None:
+            return None  # the process dies before the offset commit reaches Kafka
+
+    first = DiesBeforeCommitting(
+        name="test-consumer",
+        group_id=group,
+        topics=[topics.reports],
+        bootstrap=KAFKA,
+        pool=pool,
+        registry=registry,
+        handler=Effects(),
+        producer=producer,
+        deadletter_topic=topics.deadletter,
+        tracer=no_op_tracer(),
+    )
+    async with running(first):
+        await eventually(lambda: _at_least(first, 1))
+    second_handler = Effects()
+    async with running(_consumer(pool, registry, topics, producer, second_handler, group)):
+        await asyncio.sleep(1.5)
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    assert second_handler.calls == 0  # redelivered, recognised, skipped
+
+
+async def test_poison_messages_go_to_the_dead_letter_topic_and_the_consumer_moves_on(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    test_id: str,
+) -> None:
+    good = report_envelope(registry)
+    await producer.send_and_wait(topics.reports, b"{not json", key=good.stream_id.encode())
+    await _publish(producer, topics.reports, registry, good)
+    handler = Effects()
+    async with running(_consumer(pool, registry, topics, producer, handler, f"g-{test_id}")) as c:
+        await eventually(lambda: _at_least(c, 1))
+    dead = await read_topic(topics.deadletter, at_least=1)
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert b"not JSON" in headers["dlq-reason"]
+    assert headers["dlq-source"].startswith(topics.reports.encode())
+    assert dead[0].value == b"{not json"
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_not_retried_forever(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    test_id: str,
+) -> None:
+    await _publish(producer, topics.reports, registry, report_envelope(registry))
+    handler = Effects(fail_with=KeyError("a bug"))
+    consumer = _consumer(pool, registry, topics, producer, handler, f"g-{test_id}")
+    async with running(consumer):
+        await eventually(lambda: _dead(consumer))
+    assert handler.calls == 3
+    dead = await read_topic(topics.deadletter, at_least=1)
+    assert b"KeyError" in dict(dead[0].headers)["dlq-reason"]
+    # Nothing of the failed attempts was left half-written.
+    assert await pool.fetchval("SELECT count(*) FROM processed_messages") == 0
+
+
+async def _at_least(consumer: IdempotentConsumer, n: int) -> bool | None:
+    return True if consumer.processed >= n else None
+
+
+async def _dead(consumer: IdempotentConsumer) -> bool | None:
+    return True if consumer.dead_lettered >= 1 else None

@@ -1,0 +1,74 @@
+"""Helpers for tests that use the real Kafka and PostgreSQL started by infra/."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+DATABASE_URL = os.environ.get(
+    "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
+)
+TOKEN_SECRET = "test-secret-for-prahari-tests-only"
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 30.0, every: float = 0.1
+) -> T:
+    """Poll until probe returns something other than None; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {within} s waiting for {probe}")
+        await asyncio.sleep(every)
+
+
+async def read_topic(
+    topic: str, *, at_least: int, within: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every message on a topic from the beginning, without a consumer group."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=KAFKA, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        partitions = await eventually(lambda: _partitions(consumer, topic), within=within)
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        await consumer.seek_to_beginning()
+        out: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = time.monotonic() + within
+        while len(out) < at_least and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for messages in batch.values():
+                out.extend(messages)
+        # A short extra read shows whether more arrived than expected.
+        batch = await consumer.getmany(timeout_ms=300)
+        for messages in batch.values():
+            out.extend(messages)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None:
+    await consumer._client.force_metadata_update()
+    found: set[int] | None = consumer.partitions_for_topic(topic)
+    return found or None
