@@ -15,16 +15,17 @@ from prahari_devsinks.smtp import MailSink, start_smtp
 def main() -> None:
     parser = argparse.ArgumentParser(prog="prahari-devsinks", description=__doc__)
     parser.add_argument("--dir", default="var/dev")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--smtp-port", type=int, default=8025)
     parser.add_argument("--sms-port", type=int, default=8090)
     args = parser.parse_args()
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    smtp = start_smtp("127.0.0.1", args.smtp_port, MailSink(folder / "mail.jsonl"))
+    smtp = start_smtp(args.host, args.smtp_port, MailSink(folder / "mail.jsonl"))
     try:
         web.run_app(
             SmsGateway(folder / "sms.jsonl").app(),
-            host="127.0.0.1",
+            host=args.host,
             port=args.sms_port,
             print=None,
             access_log=None,
