@@ -71,7 +71,7 @@ async def test_concurrent_writers_on_one_stream_exactly_one_wins_each_version(
 async def test_history_cannot_be_edited_in_place(pool: asyncpg.Pool, store: EventStore) -> None:
     await _append(pool, store, "s", 0, [report_draft()])
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
-        await pool.execute("UPDATE events SET payload = '{}'::jsonb")
+        await pool.execute("UPDATE events SET body = '\\x00'::bytea")
     with pytest.raises(asyncpg.RaiseError, match="append-only"):
         await pool.execute("DELETE FROM events")
 

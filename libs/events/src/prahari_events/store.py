@@ -6,26 +6,27 @@ updating a read model and recording a processed message all commit or roll back 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from prahari_events.db import Conn
-from prahari_events.envelope import Draft, Envelope, iso, utcnow
+from prahari_events.envelope import Draft, Envelope, utcnow
 from prahari_events.errors import ConcurrencyError
 from prahari_events.kafka import envelope_headers
 from prahari_events.registry import Registry
 from prahari_events.telemetry import current_carrier
 
 OUTBOX_CHANNEL = "prahari_outbox"
+GENESIS = bytes(32)  # the prev_hash of every stream's first event
 
-_COLUMNS = (
-    "event_id, type, version, stream_id, stream_version, occurred_at, recorded_at, actor,"
-    " jurisdiction, correlation_id, causation_id, trace, payload"
-)
+
+def chain_hash(prev_hash: bytes, body: bytes) -> bytes:
+    return hashlib.sha256(prev_hash + body).digest()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,7 +66,12 @@ class EventStore:
             raise RuntimeError("append needs a connection inside a transaction")
         if not drafts:
             return []
-        current = await self.stream_version(conn, stream_id)
+        head = await conn.fetchrow(
+            "SELECT stream_version, hash FROM events WHERE stream_id = $1"
+            " ORDER BY stream_version DESC LIMIT 1",
+            stream_id,
+        )
+        current, prev_hash = (head["stream_version"], head["hash"]) if head else (0, GENESIS)
         if current != expected_version:
             raise ConcurrencyError(
                 f"stream {stream_id} is at version {current}, not {expected_version}",
@@ -83,30 +89,44 @@ class EventStore:
             )
             for offset, draft in enumerate(drafts, start=1)
         ]
+        bodies = [self._registry.encode(e) for e in envelopes]
+        prev_hashes, hashes = [], []
+        for body in bodies:
+            prev_hashes.append(prev_hash)
+            prev_hash = chain_hash(prev_hash, body)
+            hashes.append(prev_hash)
         try:
-            await conn.executemany(
-                f"INSERT INTO events ({_COLUMNS})"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                [_row(e) for e in envelopes],
+            # One round trip however many events: unnest turns the arrays into rows.
+            await conn.execute(
+                "INSERT INTO events (stream_id, stream_version, event_id, type, version,"
+                " recorded_at, body, prev_hash, hash)"
+                " SELECT $1, * FROM unnest($2::integer[], $3::uuid[], $4::text[],"
+                " $5::integer[], $6::timestamptz[], $7::bytea[], $8::bytea[], $9::bytea[])",
+                stream_id,
+                [e.stream_version for e in envelopes],
+                [e.event_id for e in envelopes],
+                [e.type for e in envelopes],
+                [e.version for e in envelopes],
+                [e.recorded_at for e in envelopes],
+                bodies,
+                prev_hashes,
+                hashes,
             )
         except asyncpg.UniqueViolationError as exc:
             # A concurrent writer took this version between our read and our insert, or the
             # very same event was appended before (a redelivered command).
             raise ConcurrencyError(f"stream {stream_id}: {exc.detail or exc}") from None
         if publish_to is not None:
-            await conn.executemany(
+            await conn.execute(
                 "INSERT INTO outbox (event_id, topic, key, value, headers)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                [
-                    (
-                        e.event_id,
-                        publish_to,
-                        e.stream_id,
-                        self._registry.encode(e),
-                        [[k, v.decode()] for k, v in envelope_headers(e)],
-                    )
-                    for e in envelopes
-                ],
+                " SELECT event_id, $1, $2, value, headers::jsonb"
+                " FROM unnest($3::uuid[], $4::bytea[], $5::text[]) AS t(event_id, value, headers)",
+                publish_to,
+                stream_id,
+                [e.event_id for e in envelopes],
+                bodies,
+                # As JSON text: a list of pairs would bind as a two-dimensional array.
+                [json.dumps([[k, v.decode()] for k, v in envelope_headers(e)]) for e in envelopes],
             )
             # Wakes the relay at commit; NOTIFY is transactional, so never for a rollback.
             await conn.execute("SELECT pg_notify($1, current_schema())", OUTBOX_CHANNEL)
@@ -128,7 +148,7 @@ class EventStore:
     ) -> list[Envelope]:
         """A stream's events in order, whole, up to a version, or as recorded at a moment."""
         rows = await conn.fetch(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1"
+            "SELECT body FROM events WHERE stream_id = $1"
             " AND ($2::integer IS NULL OR stream_version <= $2)"
             " AND ($3::timestamptz IS NULL OR recorded_at <= $3)"
             " ORDER BY stream_version",
@@ -136,7 +156,7 @@ class EventStore:
             up_to_version,
             as_of,
         )
-        return [self._decode(r) for r in rows]
+        return [self._registry.decode(r["body"]) for r in rows]
 
     async def read_all(
         self, conn: Conn | asyncpg.Pool, after: Position, limit: int = 500
@@ -148,10 +168,11 @@ class EventStore:
         would skip 7 forever. Ordering by the writing transaction's id instead, and only
         reading transactions older than the oldest one still running (the snapshot's
         xmin), means nothing can ever commit behind the cursor, without a lock that would
-        serialise the writers.
+        serialise the writers. The price: a long-running transaction anywhere in the
+        cluster holds followers back (never makes them skip) until it ends.
         """
         rows = await conn.fetch(
-            f"SELECT tx_id::text AS tx, position, {_COLUMNS} FROM events"
+            "SELECT tx_id::text AS tx, position, body FROM events"
             " WHERE (tx_id, position) > ($1::text::xid8, $2)"
             " AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
             " ORDER BY tx_id, position LIMIT $3",
@@ -159,40 +180,6 @@ class EventStore:
             after.position,
             limit,
         )
-        return [(Position(int(r["tx"]), r["position"]), self._decode(r)) for r in rows]
-
-    def _decode(self, row: asyncpg.Record) -> Envelope:
-        data: dict[str, Any] = {
-            "event_id": str(row["event_id"]),
-            "type": row["type"],
-            "version": row["version"],
-            "stream_id": row["stream_id"],
-            "stream_version": row["stream_version"],
-            "occurred_at": iso(row["occurred_at"]),
-            "recorded_at": iso(row["recorded_at"]),
-            "actor": row["actor"],
-            "jurisdiction": row["jurisdiction"],
-            "correlation_id": str(row["correlation_id"]),
-            "causation_id": str(row["causation_id"]) if row["causation_id"] else None,
-            "trace": row["trace"],
-            "payload": row["payload"],
-        }
-        return self._registry.from_json(data)
-
-
-def _row(e: Envelope) -> tuple[Any, ...]:
-    return (
-        e.event_id,
-        e.type,
-        e.version,
-        e.stream_id,
-        e.stream_version,
-        e.occurred_at,
-        e.recorded_at,
-        e.actor.to_json(),
-        e.jurisdiction.to_json(),
-        e.correlation_id,
-        e.causation_id,
-        dict(e.trace),
-        dict(e.payload),
-    )
+        return [
+            (Position(int(r["tx"]), r["position"]), self._registry.decode(r["body"])) for r in rows
+        ]

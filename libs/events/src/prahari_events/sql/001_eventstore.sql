@@ -10,22 +10,22 @@ CREATE TABLE events (
     event_id       uuid        NOT NULL UNIQUE,
     type           text        NOT NULL,
     version        integer     NOT NULL CHECK (version > 0),
-    occurred_at    timestamptz NOT NULL,
     recorded_at    timestamptz NOT NULL,
-    actor          jsonb       NOT NULL,
-    jurisdiction   jsonb       NOT NULL,
-    correlation_id uuid        NOT NULL,
-    causation_id   uuid,
-    trace          jsonb       NOT NULL,
-    payload        jsonb       NOT NULL,
+    -- The whole envelope as canonical JSON (sorted keys, UTF-8): exactly the bytes that are
+    -- hashed and published. Query it with convert_from(body, 'UTF8')::jsonb.
+    body           bytea       NOT NULL,
+    -- Hash chain per stream: hash = SHA-256(prev_hash || body), prev_hash of version 1 is 32
+    -- zero bytes. Editing or deleting any stored event breaks the chain after it.
+    prev_hash      bytea       NOT NULL CHECK (length(prev_hash) = 32),
+    hash           bytea       NOT NULL CHECK (length(hash) = 32),
     -- One writer wins each version of a stream: this key is the optimistic concurrency check.
     PRIMARY KEY (stream_id, stream_version)
 );
 CREATE INDEX events_global_order ON events (tx_id, position);
 CREATE INDEX events_recorded_at ON events (stream_id, recorded_at);
 
--- History is append-only. A table owner can still disable this trigger; tamper evidence
--- for that case is the hash chain's job.
+-- History is append-only. A table owner can still disable this trigger; the hash chain is
+-- what makes such an edit detectable.
 CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'events are append-only: % refused', TG_OP USING ERRCODE = 'P0001';
