@@ -9,7 +9,7 @@ import sys
 from prahari_events.db import create_pool
 from prahari_events.kafka import make_producer
 from prahari_events.outbox import OutboxRelay
-from tests.support import DATABASE_URL, KAFKA
+from tests.support import DATABASE_URL, KAFKA, relay_connection
 
 
 async def main(schema: str) -> None:
@@ -17,7 +17,9 @@ async def main(schema: str) -> None:
     producer = make_producer(KAFKA, "relay-process")
     await producer.start()
     # Small batches, so that a kill lands between a batch's publish and its mark.
-    relay = OutboxRelay(pool, producer, schema=schema, batch_size=50)
+    relay = OutboxRelay(
+        pool, producer, schema=schema, connect=relay_connection(schema), batch_size=50
+    )
     print("started", flush=True)
     await relay.run()
 

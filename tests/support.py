@@ -9,7 +9,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from prahari_events.db import connect
 
 KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 DATABASE_URL = os.environ.get(
@@ -72,3 +75,8 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None
     await consumer._client.force_metadata_update()
     found: set[int] | None = consumer.partitions_for_topic(topic)
     return found or None
+
+
+def relay_connection(schema: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
+    """How an outbox relay under test opens its leadership connection."""
+    return lambda: connect(DATABASE_URL, schema, application="tests-relay")

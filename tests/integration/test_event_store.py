@@ -142,3 +142,21 @@ async def test_a_follower_misses_nothing_while_writers_commit_out_of_order(
     seen = await follow
     assert len(seen) == len(set(seen)), "an event was delivered twice"
     assert set(seen) == written, f"missed {len(written - set(seen))} events"
+
+
+async def test_an_append_given_a_pool_is_its_own_transaction(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    await store.append(pool, "alone", 0, [report_draft(), report_draft()], publish_to="topic")
+    assert await store.stream_version(pool, "alone") == 2
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
+    with pytest.raises(ConcurrencyError):
+        await store.append(pool, "alone", 1, [report_draft()])
+
+
+async def test_a_connection_outside_a_transaction_is_refused(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    async with pool.acquire() as conn:
+        with pytest.raises(RuntimeError, match="inside a transaction"):
+            await store.append(conn, "s", 0, [report_draft()])

@@ -19,7 +19,7 @@ from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from prahari_events.telemetry import no_op_tracer
 from tests.factories import report_draft, report_envelope
-from tests.support import KAFKA, eventually, read_topic
+from tests.support import KAFKA, eventually, read_topic, relay_connection
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ async def test_the_relay_publishes_in_order_keyed_by_stream_and_marks_rows(
     drafts = [report_draft() for _ in range(5)]
     async with pool.acquire() as conn, conn.transaction():
         await store.append(conn, "case-1", 0, drafts, publish_to=topics.case_events)
-    relay = OutboxRelay(pool, producer, schema=schema)
+    relay = OutboxRelay(pool, producer, schema=schema, connect=relay_connection(schema))
     assert await relay.relay_once() == 5
     assert await relay.relay_once() == 0
     messages = await read_topic(topics.case_events, at_least=5)
@@ -69,8 +69,15 @@ async def test_a_relay_killed_after_publishing_loses_nothing(
             raise Killed
 
     with pytest.raises(Killed):
-        await DiesBeforeMarking(pool, producer, schema=schema).relay_once()
-    assert await OutboxRelay(pool, producer, schema=schema).relay_once() == 3
+        await DiesBeforeMarking(
+            pool, producer, schema=schema, connect=relay_connection(schema)
+        ).relay_once()
+    assert (
+        await OutboxRelay(
+            pool, producer, schema=schema, connect=relay_connection(schema)
+        ).relay_once()
+        == 3
+    )
     ids = [
         registry.decode(m.value or b"").event_id
         for m in await read_topic(topics.case_events, at_least=6)

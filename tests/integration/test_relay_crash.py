@@ -16,7 +16,7 @@ from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from tests.factories import report_draft
-from tests.support import eventually, read_topic
+from tests.support import eventually, read_topic, relay_connection
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ async def test_a_relay_killed_mid_batch_loses_nothing(
     assert 0 < marked < total, "the kill should land mid-way"
 
     # A new relay picks up where the dead one stopped.
-    survivor = OutboxRelay(pool, producer, schema=schema)
+    survivor = OutboxRelay(pool, producer, schema=schema, connect=relay_connection(schema))
     while await survivor.relay_once():
         pass
     messages = await read_topic(topics.case_events, at_least=total, within=60)

@@ -16,7 +16,7 @@ from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from prahari_events.verify import verify
-from tests.support import read_topic
+from tests.support import read_topic, relay_connection
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +62,7 @@ async def test_v1_events_stored_and_published_are_read_as_v2(
     async with pool.acquire() as conn, conn.transaction():
         written = await old.append(conn, "sightings", 0, drafts, publish_to=topics.reports)
     assert [e.version for e in written] == [1, 1]
-    await OutboxRelay(pool, producer, schema=schema).relay_once()
+    await OutboxRelay(pool, producer, schema=schema, connect=relay_connection(schema)).relay_once()
 
     # Later code, which knows v2, reads the same stored bytes.
     new_registry = registry_at(2)

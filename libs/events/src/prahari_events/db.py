@@ -43,6 +43,13 @@ def quote_ident(name: str) -> str:
     return f'"{name}"'
 
 
+async def _keep_session(_conn: object) -> None:
+    """Pool reset without the reset query. asyncpg still rolls back an open transaction on
+    release; we skip its `RESET ALL; UNLISTEN *; ...`, a round trip on every release,
+    because no code of ours leaves session state on a pooled connection (the outbox relay
+    holds its lock and LISTEN on a connection of its own)."""
+
+
 async def create_pool(
     url: str, schema: str, *, application: str, max_size: int = 10
 ) -> asyncpg.Pool:
@@ -52,9 +59,20 @@ async def create_pool(
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": application},
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def connect(url: str, schema: str, *, application: str) -> asyncpg.Connection:
+    """A connection of its own, outside any pool: for session state such as advisory locks
+    and LISTEN, which must end with the connection."""
+    conn: asyncpg.Connection = await asyncpg.connect(
+        url, server_settings={"search_path": schema, "application_name": application}
+    )
+    await _init_connection(conn)
+    return conn
 
 
 async def migrate(pool: asyncpg.Pool, schema: str, migrations: Sequence[Migration]) -> list[str]:

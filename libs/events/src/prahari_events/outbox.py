@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -29,12 +30,14 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         schema: str,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
         batch_size: int = 200,
         idle_poll_s: float = 1.0,
     ) -> None:
         self._pool = pool
         self._producer = producer
         self._schema = schema
+        self._connect = connect
         self._batch_size = batch_size
         self._idle_poll_s = idle_poll_s
         self._stopping = asyncio.Event()
@@ -59,7 +62,10 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
 
     async def _lead(self) -> None:
-        async with self._pool.acquire() as listener:
+        # Leadership lives on a connection of our own: if this process dies, PostgreSQL
+        # drops the connection and with it the lock, and another relay takes over.
+        listener = await self._connect()
+        try:
             leader = await listener.fetchval(
                 "SELECT pg_try_advisory_lock(hashtext($1))", f"outbox:{self._schema}"
             )
@@ -72,20 +78,16 @@ class OutboxRelay:
                     self._wake.set()
 
             await listener.add_listener(OUTBOX_CHANNEL, on_notify)
-            try:
-                while not self._stopping.is_set():
-                    self._wake.clear()
-                    if await self.relay_once() == self._batch_size:
-                        continue
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
-                # Graceful stop: publish what was committed before we were asked to stop.
-                await self.relay_once()
-            finally:
-                await listener.remove_listener(OUTBOX_CHANNEL, on_notify)
-                await listener.execute(
-                    "SELECT pg_advisory_unlock(hashtext($1))", f"outbox:{self._schema}"
-                )
+            while not self._stopping.is_set():
+                self._wake.clear()
+                if await self.relay_once() == self._batch_size:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+            # Graceful stop: publish what was committed before we were asked to stop.
+            await self.relay_once()
+        finally:
+            await listener.close()
 
     async def relay_once(self) -> int:
         """Publish one batch of pending rows in append order; returns how many."""

@@ -8,13 +8,13 @@ event comes from PostgreSQL or from Kafka, because both decode through `Registry
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from marshmallow import Schema, ValidationError, fields, validate
 
 from prahari_events.envelope import JSON, Actor, Draft, Envelope, Jurisdiction, iso
@@ -38,6 +38,10 @@ class EventType:
 class Registry:
     def __init__(self) -> None:
         self._types: dict[str, EventType] = {}
+        # Schema instances are reusable and building one costs more than validating with
+        # it: one instance per (type, version), made once.
+        self._validators: dict[tuple[str, int], Schema] = {}
+        self._envelope = _EnvelopeSchema()
 
     def register(
         self,
@@ -54,6 +58,8 @@ class Registry:
         if missing:
             raise ValueError(f"{name}: no upcaster from version(s) {missing}")
         self._types[name] = EventType(name, dict(schemas), dict(upcasters or {}))
+        for version, schema in schemas.items():
+            self._validators[(name, version)] = schema()
 
     def names(self) -> list[str]:
         return sorted(self._types)
@@ -68,11 +74,11 @@ class Registry:
             raise InvalidEvent(f"unknown event type {name!r}") from None
 
     def check(self, name: str, version: int, payload: Mapping[str, Any]) -> None:
-        event_type = self._get(name)
-        schema = event_type.schemas.get(version)
+        self._get(name)
+        schema = self._validators.get((name, version))
         if schema is None:
             raise InvalidEvent(f"unknown version {version} of event type {name!r}")
-        errors = schema().validate(dict(payload))
+        errors = schema.validate(dict(payload))
         if errors:
             raise InvalidEvent(f"invalid {name} v{version} payload", fields=errors)
 
@@ -81,6 +87,8 @@ class Registry:
         self.check(name, version, payload)
         event_type = self._get(name)
         lifted = dict(payload)
+        if version == event_type.current:
+            return version, lifted
         while version < event_type.current:
             lifted = event_type.upcasters[version](lifted)
             version += 1
@@ -120,8 +128,8 @@ class Registry:
 
     def decode(self, raw: bytes | str) -> Envelope:
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             raise InvalidEvent(f"not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidEvent("an event must be a JSON object")
@@ -129,7 +137,7 @@ class Registry:
 
     def from_json(self, data: Mapping[str, Any]) -> Envelope:
         try:
-            loaded: JSON = _EnvelopeSchema().load(dict(data))
+            loaded: JSON = self._envelope.load(dict(data))
         except ValidationError as exc:
             raise InvalidEvent("invalid event envelope", fields=_as_fields(exc)) from None
         version, payload = self.upcast(loaded["type"], loaded["version"], loaded["payload"])
@@ -154,7 +162,7 @@ class Registry:
 
 def canonical_json(data: Any) -> bytes:
     """One byte sequence per value: sorted keys, no spaces, UTF-8 (Hindi stays readable)."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
 
 
 def _as_fields(exc: ValidationError) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from prahari_events.registry import Registry
 from prahari_events.telemetry import current_carrier
 
 OUTBOX_CHANNEL = "prahari_outbox"
+_VERSION_CONFLICT = "PX409"  # raised by append_events
 GENESIS = bytes(32)  # the prev_hash of every stream's first event
 
 
@@ -54,29 +55,23 @@ class EventStore:
 
     async def append(
         self,
-        conn: Conn,
+        conn: Conn | asyncpg.Pool,
         stream_id: str,
         expected_version: int,
         drafts: Sequence[Draft],
         *,
         publish_to: str | None = None,
     ) -> list[Envelope]:
-        """Append `drafts` after `expected_version`; ConcurrencyError if the stream moved."""
-        if not conn.is_in_transaction():
-            raise RuntimeError("append needs a connection inside a transaction")
+        """Append `drafts` after `expected_version`; ConcurrencyError if the stream moved.
+
+        Given a connection, it must be inside the caller's transaction, so the events commit
+        together with the caller's other writes (read model, processed-message record).
+        Given a pool, the append is a transaction of its own: one statement, one round trip.
+        """
+        if not isinstance(conn, asyncpg.Pool) and not conn.is_in_transaction():
+            raise RuntimeError("append needs a pool, or a connection inside a transaction")
         if not drafts:
             return []
-        head = await conn.fetchrow(
-            "SELECT stream_version, hash FROM events WHERE stream_id = $1"
-            " ORDER BY stream_version DESC LIMIT 1",
-            stream_id,
-        )
-        current, prev_hash = (head["stream_version"], head["hash"]) if head else (0, GENESIS)
-        if current != expected_version:
-            raise ConcurrencyError(
-                f"stream {stream_id} is at version {current}, not {expected_version}",
-                fields={"expected_version": expected_version, "actual_version": current},
-            )
         recorded_at = utcnow()
         trace = current_carrier()
         envelopes = [
@@ -89,47 +84,38 @@ class EventStore:
             )
             for offset, draft in enumerate(drafts, start=1)
         ]
-        bodies = [self._registry.encode(e) for e in envelopes]
-        prev_hashes, hashes = [], []
-        for body in bodies:
-            prev_hashes.append(prev_hash)
-            prev_hash = chain_hash(prev_hash, body)
-            hashes.append(prev_hash)
         try:
-            # One round trip however many events: unnest turns the arrays into rows.
+            # One round trip: append_events (001_eventstore.sql) checks the version, extends
+            # the hash chain, and writes the events and their outbox rows.
             await conn.execute(
-                "INSERT INTO events (stream_id, stream_version, event_id, type, version,"
-                " recorded_at, body, prev_hash, hash)"
-                " SELECT $1, * FROM unnest($2::integer[], $3::uuid[], $4::text[],"
-                " $5::integer[], $6::timestamptz[], $7::bytea[], $8::bytea[], $9::bytea[])",
+                "SELECT append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 stream_id,
-                [e.stream_version for e in envelopes],
+                expected_version,
                 [e.event_id for e in envelopes],
                 [e.type for e in envelopes],
                 [e.version for e in envelopes],
-                [e.recorded_at for e in envelopes],
-                bodies,
-                prev_hashes,
-                hashes,
+                recorded_at,
+                [self._registry.encode(e) for e in envelopes],
+                publish_to,
+                # As JSON text: a list of pairs would bind as a two-dimensional array.
+                [json.dumps([[k, v.decode()] for k, v in envelope_headers(e)]) for e in envelopes]
+                if publish_to is not None
+                else None,
             )
         except asyncpg.UniqueViolationError as exc:
-            # A concurrent writer took this version between our read and our insert, or the
-            # very same event was appended before (a redelivered command).
+            # A concurrent writer took this version between the check and the insert, or
+            # the very same event was appended before (a redelivered command).
             raise ConcurrencyError(f"stream {stream_id}: {exc.detail or exc}") from None
-        if publish_to is not None:
-            await conn.execute(
-                "INSERT INTO outbox (event_id, topic, key, value, headers)"
-                " SELECT event_id, $1, $2, value, headers::jsonb"
-                " FROM unnest($3::uuid[], $4::bytea[], $5::text[]) AS t(event_id, value, headers)",
-                publish_to,
-                stream_id,
-                [e.event_id for e in envelopes],
-                bodies,
-                # As JSON text: a list of pairs would bind as a two-dimensional array.
-                [json.dumps([[k, v.decode()] for k, v in envelope_headers(e)]) for e in envelopes],
-            )
-            # Wakes the relay at commit; NOTIFY is transactional, so never for a rollback.
-            await conn.execute("SELECT pg_notify($1, current_schema())", OUTBOX_CHANNEL)
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != _VERSION_CONFLICT:
+                raise
+            raise ConcurrencyError(
+                str(exc),
+                fields={
+                    "expected_version": expected_version,
+                    "actual_version": int(exc.detail or 0),
+                },
+            ) from None
         return envelopes
 
     async def stream_version(self, conn: Conn | asyncpg.Pool, stream_id: str) -> int:
@@ -161,7 +147,15 @@ class EventStore:
     async def read_all(
         self, conn: Conn | asyncpg.Pool, after: Position, limit: int = 500
     ) -> list[tuple[Position, Envelope]]:
-        """Every event in one global order, for followers (projections, auditors, relays).
+        """Every event in one global order, decoded and upcast; see read_all_records."""
+        records = await self.read_all_records(conn, after, limit)
+        return [(r.position, self._registry.decode(r.body)) for r in records]
+
+    async def read_all_records(
+        self, conn: Conn | asyncpg.Pool, after: Position, limit: int = 500
+    ) -> list[StoredRecord]:
+        """Every event in one global order, as stored bytes, for followers that forward or
+        archive without decoding (replicators, auditors' exports).
 
         A plain identity column is not a safe cursor: a transaction that took position 7
         may commit after one that took position 8, and a follower that already read 8
@@ -172,7 +166,8 @@ class EventStore:
         cluster holds followers back (never makes them skip) until it ends.
         """
         rows = await conn.fetch(
-            "SELECT tx_id::text AS tx, position, body FROM events"
+            "SELECT tx_id::text AS tx, position, stream_id, stream_version, type, body"
+            " FROM events"
             " WHERE (tx_id, position) > ($1::text::xid8, $2)"
             " AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
             " ORDER BY tx_id, position LIMIT $3",
@@ -181,5 +176,21 @@ class EventStore:
             limit,
         )
         return [
-            (Position(int(r["tx"]), r["position"]), self._registry.decode(r["body"])) for r in rows
+            StoredRecord(
+                Position(int(r["tx"]), r["position"]),
+                r["stream_id"],
+                r["stream_version"],
+                r["type"],
+                r["body"],
+            )
+            for r in rows
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    position: Position
+    stream_id: str
+    stream_version: int
+    type: str
+    body: bytes

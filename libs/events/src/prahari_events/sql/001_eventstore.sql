@@ -46,6 +46,56 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (id) WHERE published_at IS NULL;
 
+-- Appends in one round trip: the optimistic-concurrency check, the hash chain, the events and
+-- their outbox rows. The chain is the same as prahari_events.store.chain_hash computes.
+CREATE FUNCTION append_events(
+    p_stream      text,
+    p_expected    integer,
+    p_event_ids   uuid[],
+    p_types       text[],
+    p_versions    integer[],
+    p_recorded_at timestamptz,
+    p_bodies      bytea[],
+    p_topic       text,
+    p_headers     text[]
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    head_version integer;
+    prev         bytea;
+    prevs        bytea[] := '{}';
+    hashes       bytea[] := '{}';
+    body         bytea;
+BEGIN
+    SELECT stream_version, hash INTO head_version, prev
+      FROM events WHERE stream_id = p_stream ORDER BY stream_version DESC LIMIT 1;
+    IF NOT FOUND THEN
+        head_version := 0;
+        prev := decode(repeat('00', 32), 'hex');
+    END IF;
+    IF head_version <> p_expected THEN
+        RAISE EXCEPTION 'stream % is at version %, not %', p_stream, head_version, p_expected
+            USING ERRCODE = 'PX409', DETAIL = head_version::text;
+    END IF;
+    FOREACH body IN ARRAY p_bodies LOOP
+        prevs := array_append(prevs, prev);
+        prev := sha256(prev || body);
+        hashes := array_append(hashes, prev);
+    END LOOP;
+    -- A concurrent writer that took the same version fails here on the primary key.
+    INSERT INTO events (stream_id, stream_version, event_id, type, version, recorded_at,
+                        body, prev_hash, hash)
+    SELECT p_stream, p_expected + n::integer, e, t, v, p_recorded_at, b, ph, h
+      FROM unnest(p_event_ids, p_types, p_versions, p_bodies, prevs, hashes)
+           WITH ORDINALITY AS u(e, t, v, b, ph, h, n);
+    IF p_topic IS NOT NULL THEN
+        INSERT INTO outbox (event_id, topic, key, value, headers)
+        SELECT e, p_topic, p_stream, b, hd::jsonb
+          FROM unnest(p_event_ids, p_bodies, p_headers) AS u(e, b, hd);
+        -- Wakes the relay at commit; NOTIFY is transactional, so never for a rollback.
+        PERFORM pg_notify('prahari_outbox', current_schema());
+    END IF;
+END $$;
+
 -- Idempotent consumers: one row per (consumer, event), written with the consumer's effect.
 CREATE TABLE processed_messages (
     consumer     text        NOT NULL,

@@ -18,7 +18,7 @@ from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.consumer import IdempotentConsumer
-from prahari_events.db import event_store_migrations, package_migrations
+from prahari_events.db import connect, event_store_migrations, package_migrations
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
 from prahari_events.outbox import OutboxRelay
@@ -140,7 +140,14 @@ async def list_cases(request: web.Request) -> web.Response:
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings, topics = app[SETTINGS], app[TOPICS]
-    relay = OutboxRelay(app[POOL], app[PRODUCER], schema=settings.common.db_schema)
+    relay = OutboxRelay(
+        app[POOL],
+        app[PRODUCER],
+        schema=settings.common.db_schema,
+        connect=lambda: connect(
+            settings.common.database_url, settings.common.db_schema, application="cases-relay"
+        ),
+    )
     consumer = IdempotentConsumer(
         name=settings.consumer_group,
         topics=[topics.reports],

@@ -14,7 +14,7 @@ from prahari_events import lgd
 from prahari_events.auth import TokenAuthority
 from prahari_events.catalogue import build_registry
 from prahari_events.consumer import IdempotentConsumer
-from prahari_events.db import event_store_migrations, package_migrations
+from prahari_events.db import connect, event_store_migrations, package_migrations
 from prahari_events.errors import InvalidInput
 from prahari_events.kafka import Topics
 from prahari_events.outbox import OutboxRelay
@@ -88,7 +88,14 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             ),
             "email": SmtpSender(settings.smtp_host, settings.smtp_port, settings.mail_from),
         }
-        relay = OutboxRelay(pool, producer, schema=settings.common.db_schema)
+        relay = OutboxRelay(
+            pool,
+            producer,
+            schema=settings.common.db_schema,
+            connect=lambda: connect(
+                settings.common.database_url, settings.common.db_schema, application="notify-relay"
+            ),
+        )
         dispatcher = Dispatcher(
             pool,
             store,
