@@ -152,6 +152,8 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         "description": "बिहार सीमा की ओर अवैध शराब से भरा ट्रक UP64 AB 1234",
         "state": UP,
         "district": SONBHADRA,
+        "occurred_at": "2024-04-11T18:00:00+05:30",
+        "smuggling_tip": {"commodity": "liquor", "vehicles": ["UP64 AB 1234"]},
     }
     async with aiohttp.ClientSession() as http:
         status, accepted = await _json(

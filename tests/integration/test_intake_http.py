@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -14,8 +15,9 @@ from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.telemetry import no_op_tracer
 from prahari_intake.config import Settings
+from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
-from tests.factories import AUDITOR, CHANDAULI, SONBHADRA, STATION, UP
+from tests.factories import AUDITOR, CHANDAULI, STATE_ROOM, STATION
 from tests.support import KAFKA, TOKEN_SECRET, read_topic
 
 pytestmark = pytest.mark.integration
@@ -41,20 +43,28 @@ async def client(topics: Topics) -> AsyncIterator[TestClient[Any, Any]]:
         yield client
 
 
-REPORT = {
-    "type": "seizure",
-    "description": "चंदौली चेकपोस्ट पर 120 लीटर अवैध शराब जब्त",
-    "state": UP,
-    "district": SONBHADRA,
-    "occurred_at": "2024-04-11T09:30:00+05:30",
-}
+REPORT = EXAMPLES["rumour"]
 
 
-async def test_an_accepted_report_is_on_the_log_before_the_202(
-    client: TestClient[Any, Any], topics: Topics, registry: Registry
+def paths(errors: dict[str, Any], prefix: str = "") -> set[str]:
+    """Dotted paths of every bad field in a nested error body: seizure.place.district."""
+    out: set[str] = set()
+    for key, value in errors.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out |= paths(value, f"{path}.")
+        else:
+            out.add(path)
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+async def test_each_report_type_is_accepted_and_on_the_log_before_the_202(
+    client: TestClient[Any, Any], topics: Topics, registry: Registry, kind: str
 ) -> None:
-    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
-    assert response.status == 202
+    unit = STATE_ROOM  # covers every district of Uttar Pradesh
+    response = await client.post("/v1/reports", json=EXAMPLES[kind], headers=bearer(unit))
+    assert response.status == 202, await response.text()
     body = await response.json()
     assert response.headers["Location"] == f"/v1/reports/{body['report_id']}"
     messages = await read_topic(topics.reports, at_least=1)
@@ -62,33 +72,99 @@ async def test_an_accepted_report_is_on_the_log_before_the_202(
     event = registry.decode(messages[0].value or b"")
     assert event.type == "report.received"
     assert event.payload["report_id"] == body["report_id"]
-    assert event.payload["description"] == REPORT["description"]
-    assert event.actor == STATION.actor()
+    assert event.payload["report_type"] == kind
+    assert event.payload["description"] == EXAMPLES[kind]["description"]
+    assert event.actor == unit.actor()
+    if kind == "seizure":
+        assert event.payload["details"]["unit"] == "litres"
+        assert event.payload["details"]["location"]["latitude"] == 25.33
+    if kind == "smuggling_tip":
+        assert event.payload["details"]["vehicles"] == ["BR01AB1234"]  # normalised
+
+
+async def test_occurred_at_is_kept_in_utc(
+    client: TestClient[Any, Any], topics: Topics, registry: Registry
+) -> None:
+    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    assert response.status == 202
+    [message] = await read_topic(topics.reports, at_least=1)
+    event = registry.decode(message.value or b"")
     assert event.occurred_at.isoformat() == "2024-04-11T04:00:00+00:00"
 
 
+def _with(kind: str, **changes: Any) -> dict[str, Any]:
+    report = json.loads(json.dumps(EXAMPLES[kind]))
+    for path, value in changes.items():
+        target = report
+        *parents, leaf = path.split("__")
+        for parent in parents:
+            target = target[parent]
+        if value is _DROP:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    return report
+
+
+_DROP = object()
+
+
 @pytest.mark.parametrize(
-    ("change", "bad_fields"),
+    ("report", "bad_paths"),
     [
-        ({"type": "picnic"}, {"type"}),
-        ({"state": "nine"}, {"state"}),
-        ({"district": 99999}, {"district"}),
-        ({"district": None}, {"district"}),
-        ({"description": ""}, {"description"}),
-        ({"occurred_at": "2024-04-11T09:30:00"}, {"occurred_at"}),  # no time zone
-        ({"occurred_at": "2999-01-01T00:00:00+00:00"}, {"occurred_at"}),
-        ({"colour": "red"}, {"colour"}),  # unknown fields are refused, not dropped
-        ({"type": "x", "state": "y", "extra": 1}, {"type", "state", "extra"}),
+        (_with("rumour", type="picnic"), {"type"}),
+        (_with("rumour", state="nine"), {"state"}),
+        (_with("rumour", district=99999), {"district"}),
+        (_with("rumour", district=None), {"district"}),
+        (_with("rumour", description=""), {"description"}),
+        (_with("rumour", occurred_at="2024-04-11T09:30:00"), {"occurred_at"}),  # no zone
+        (_with("rumour", occurred_at="2999-01-01T00:00:00+00:00"), {"occurred_at"}),
+        (_with("rumour", occurred_at=_DROP), {"occurred_at"}),
+        (_with("rumour", colour="red"), {"colour"}),  # unknown fields are refused
+        (_with("rumour", type="x", state="y", extra=1), {"type", "state", "extra"}),
+        (_with("rumour", rumour__handle=_DROP), {"rumour.post_url"}),
+        (
+            _with("rumour", rumour__first_seen_at="2999-01-01T00:00:00+00:00"),
+            {"rumour.first_seen_at"},
+        ),
+        (_with("rumour", rumour__screenshot_sha256="abc"), {"rumour.screenshot_sha256"}),
+        (_with("rumour", rumour__estimated_reach=-5), {"rumour.estimated_reach"}),
+        (_with("rumour", seizure=EXAMPLES["seizure"]["seizure"]), {"seizure"}),
+        (_with("seizure", seizure=_DROP), {"seizure"}),
+        (_with("seizure", seizure__quantity=-3), {"seizure.quantity"}),
+        (_with("seizure", seizure__quantity=0), {"seizure.quantity"}),
+        (_with("seizure", seizure__unit="kg"), {"seizure.unit"}),
+        (_with("seizure", seizure__value_inr=-1), {"seizure.value_inr"}),
+        (_with("seizure", seizure__agency="vigilantes"), {"seizure.agency"}),
+        (_with("seizure", seizure__place__district=184), {"seizure.place.district"}),
+        (_with("seizure", seizure__place__district=99999), {"seizure.place.district"}),
+        (_with("seizure", location={"latitude": 25.3}), {"location.latitude"}),
+        (
+            _with("seizure", location={"latitude": 51.5, "longitude": -0.1}),
+            {"location.latitude", "location.longitude"},
+        ),
+        (
+            _with("smuggling_tip", smuggling_tip__vehicles=["not a plate"]),
+            {"smuggling_tip.vehicles.0"},
+        ),
+        (
+            _with("smuggling_tip", smuggling_tip__route__to={"state": 9, "district": 200}),
+            {"smuggling_tip.route.to.district"},
+        ),
+        (_with("smuggling_tip", smuggling_tip__commodity="tea"), {"smuggling_tip.commodity"}),
+        (_with("intelligence", intelligence__area="dangerous"), {"intelligence.area"}),
+        (_with("incident", incident__injured=-1), {"incident.injured"}),
     ],
 )
 async def test_bad_fields_get_400_naming_each_one(
-    client: TestClient[Any, Any], topics: Topics, change: dict[str, Any], bad_fields: set[str]
+    client: TestClient[Any, Any], topics: Topics, report: dict[str, Any], bad_paths: set[str]
 ) -> None:
-    response = await client.post("/v1/reports", json={**REPORT, **change}, headers=bearer(STATION))
-    assert response.status == 400
+    response = await client.post("/v1/reports", json=report, headers=bearer(STATE_ROOM))
+    assert response.status == 400, await response.text()
     body = await response.json()
     assert body["error"]["code"] == "invalid_input"
-    assert set(body["error"]["fields"]) == bad_fields
+    assert paths(body["error"]["fields"]) == bad_paths
+    assert await read_topic(topics.reports, at_least=0, within=0.5) == []
 
 
 async def test_missing_fields_are_named(client: TestClient[Any, Any]) -> None:
@@ -117,7 +193,11 @@ async def test_a_wrong_content_type_is_415(client: TestClient[Any, Any]) -> None
 
 
 async def test_an_oversized_body_is_413(client: TestClient[Any, Any]) -> None:
-    big = {**REPORT, "details": {"blob": "x" * 20_000}}
+    big = {
+        **REPORT,
+        "description": "x" * 4000,
+        "rumour": {**REPORT["rumour"], "excerpt": "क" * 2000},
+    }
     response = await client.post("/v1/reports", json=big, headers=bearer(STATION))
     assert response.status == 413
     assert (await response.json())["error"]["code"]

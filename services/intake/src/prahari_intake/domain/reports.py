@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,8 +14,10 @@ from prahari_events.envelope import Draft, Jurisdiction, iso
 from prahari_events.errors import Forbidden, InvalidInput
 from prahari_events.lgd import Directory
 
-# Field devices' clocks drift; an occurred-at a little in the future is a clock, not a lie.
+# Field devices' clocks drift; a time a little in the future is a clock, not a lie.
 CLOCK_SKEW = timedelta(minutes=5)
+# Election Commission rule: cash seizures above Rs 10 lakh are reported to income tax.
+INCOME_TAX_THRESHOLD_INR = 10_00_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +26,9 @@ class FileReport:
     description: str
     state: int
     district: int
-    occurred_at: datetime | None
-    details: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime
+    location: Mapping[str, Any] | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
     report_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
@@ -33,11 +37,7 @@ def stream_for(report_id: uuid.UUID) -> str:
 
 
 def file_report(command: FileReport, unit: Unit, directory: Directory, now: datetime) -> Draft:
-    problems: dict[str, list[str]] = dict(directory.problems(command.state, command.district))
-    if command.occurred_at is not None and command.occurred_at > now + CLOCK_SKEW:
-        problems["occurred_at"] = ["must not be in the future"]
-    if not command.description.strip():
-        problems["description"] = ["must not be blank"]
+    problems = _problems(command, directory, now)
     if problems:
         raise InvalidInput("the report has invalid fields", fields=problems)
     if not unit.may_write(command.state, command.district):
@@ -45,6 +45,15 @@ def file_report(command: FileReport, unit: Unit, directory: Directory, now: date
             f"unit {unit.unit_id} may not report for state {command.state}"
             f" district {command.district}"
         )
+    details = _json_native(dict(command.details))
+    if command.location:
+        details["location"] = _json_native(dict(command.location))
+    if (
+        command.report_type == "seizure"
+        and details.get("category") == "cash"
+        and details.get("value_inr", 0) >= INCOME_TAX_THRESHOLD_INR
+    ):
+        details["inform_income_tax"] = True
     return Draft(
         type=REPORT_RECEIVED,
         payload={
@@ -53,11 +62,51 @@ def file_report(command: FileReport, unit: Unit, directory: Directory, now: date
             "description": command.description.strip(),
             "state": command.state,
             "district": command.district,
-            "occurred_at": iso(command.occurred_at) if command.occurred_at else None,
-            "details": command.details,
+            "occurred_at": iso(command.occurred_at),
+            "details": details,
         },
         actor=unit.actor(),
         jurisdiction=Jurisdiction(command.state, command.district),
         correlation_id=command.report_id,
-        occurred_at=command.occurred_at or now,
+        occurred_at=command.occurred_at,
     )
+
+
+def _problems(command: FileReport, directory: Directory, now: datetime) -> dict[str, Any]:
+    problems: dict[str, Any] = dict(directory.problems(command.state, command.district))
+    if command.occurred_at > now + CLOCK_SKEW:
+        problems["occurred_at"] = ["must not be in the future"]
+    if not command.description.strip():
+        problems["description"] = ["must not be blank"]
+    details = command.details
+    nested: dict[str, Any] = {}
+    seen = details.get("first_seen_at")
+    if isinstance(seen, datetime) and seen > now + CLOCK_SKEW:
+        nested["first_seen_at"] = ["must not be in the future"]
+    route = details.get("route")
+    if route:
+        for leg in ("origin", "destination"):
+            leg_problems = directory.problems(route[leg]["state"], route[leg]["district"])
+            if leg_problems:
+                key = "from" if leg == "origin" else "to"
+                nested.setdefault("route", {})[key] = leg_problems
+    place = details.get("place")
+    if place:
+        district = place["district"]
+        if directory.problems(None, district):
+            nested["place"] = {"district": [f"{district} is not an LGD district code"]}
+        elif district != command.district:
+            nested["place"] = {"district": ["the seizure must be in the report's district"]}
+    if nested:
+        problems[command.report_type] = nested
+    return problems
+
+
+def _json_native(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _json_native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_native(v) for v in value]
+    return value

@@ -43,6 +43,7 @@ async def post_report(request: web.Request) -> web.Response:
         state=data["state"],
         district=data["district"],
         occurred_at=data["occurred_at"],
+        location=data["location"],
         details=data["details"],
     )
     now = utcnow()

@@ -1,21 +1,284 @@
-"""The public JSON contract of intake's HTTP API. Unknown fields are refused, not dropped."""
+"""The public JSON contract of intake's HTTP API. Unknown fields are refused, not dropped.
+
+A report has common fields and one object named after its type that carries what that kind
+of report needs (`../shared/domain.md`): `{"type": "seizure", "seizure": {...}}`.
+"""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+import re
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from prahari_events.catalogue import REPORT_TYPES
 
+COMMODITIES = ("cash", "liquor", "drugs", "precious_metals", "freebies", "arms", "other")
+# The unit each seizure category is counted in (ESMS: liquor in litres, drugs in kg).
+SEIZURE_UNITS = {
+    "cash": "inr",
+    "liquor": "litres",
+    "drugs": "kg",
+    "precious_metals": "grams",
+    "freebies": "count",
+    "arms": "count",
+    "other": "count",
+}
+AGENCIES = (
+    "state_police",
+    "excise",
+    "income_tax",
+    "rbi",
+    "dri",
+    "gst",
+    "customs",
+    "ed",
+    "ncb",
+    "rpf",
+    "cisf",
+    "ssb",
+    "bsf",
+    "forest",
+    "flying_squad",
+    "static_surveillance_team",
+    "other",
+)
+PLATFORMS = (
+    "whatsapp",
+    "facebook",
+    "x",
+    "instagram",
+    "youtube",
+    "telegram",
+    "sharechat",
+    "koo",
+    "other",
+)
+INTELLIGENCE_SUBJECTS = (
+    "naxal_activity",
+    "inter_state_gang",
+    "anti_social_elements",
+    "suspicious_movement",
+    "other",
+)
+INCIDENT_CATEGORIES = (
+    "violence",
+    "booth_capturing",
+    "voter_intimidation",
+    "code_of_conduct_violation",
+    "rumour_led_unrest",
+    "other",
+)
+# Indian registrations: state prefix, district number, series, number (UP64AB1234, DL3CAB1234).
+_VEHICLE = re.compile(r"^[A-Z]{2}[0-9]{1,2}[A-Z]{0,3}[0-9]{1,4}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # ISO 639-1 or 639-2/3 codes: hi, en, ur, bho, mai
 
-class ReportRequest(Schema):
+
+class Strict(Schema):
     class Meta:
         unknown = RAISE
 
-    type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+def _clean_vehicle(value: str) -> str:
+    return re.sub(r"[\s\-.]", "", value).upper()
+
+
+class Vehicle(fields.String):
+    """A vehicle registration; spaces and dashes are dropped, letters upper-cased."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = _clean_vehicle(super()._deserialize(value, attr, data, **kwargs))
+        if not _VEHICLE.match(text):
+            raise ValidationError("not an Indian vehicle registration, e.g. UP64AB1234")
+        return text
+
+
+def vehicles() -> fields.List[str]:
+    return fields.List(Vehicle(), load_default=list, validate=validate.Length(max=20))
+
+
+class Person(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+def persons() -> fields.List[dict[str, Any]]:
+    return fields.List(fields.Nested(Person), load_default=list, validate=validate.Length(max=50))
+
+
+class Place(Strict):
     state = fields.Integer(required=True, strict=True, metadata={"description": "LGD state code"})
     district = fields.Integer(
         required=True, strict=True, metadata={"description": "LGD district code"}
     )
-    occurred_at = fields.AwareDateTime(load_default=None)
-    details = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class Location(Strict):
+    latitude = fields.Float(
+        load_default=None, allow_nan=False, validate=validate.Range(min=6.0, max=38.0)
+    )
+    longitude = fields.Float(
+        load_default=None, allow_nan=False, validate=validate.Range(min=68.0, max=98.0)
+    )
+    place = fields.String(load_default=None, validate=validate.Length(max=300))
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            raise ValidationError("give latitude and longitude together", "latitude")
+
+
+class Rumour(Strict):
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    post_url = fields.Url(load_default=None, schemes={"http", "https"})
+    handle = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    language = fields.String(required=True, validate=validate.Regexp(_LANGUAGE))
+    excerpt = fields.String(load_default=None, validate=validate.Length(max=2000))
+    first_seen_at = fields.AwareDateTime(required=True)
+    estimated_reach = fields.Integer(
+        load_default=None, strict=True, validate=validate.Range(min=0, max=2_000_000_000)
+    )
+    screenshot_sha256 = fields.String(
+        load_default=None,
+        validate=validate.Regexp(_SHA256, error="a SHA-256 in lower-case hex, 64 characters"),
+    )
+
+    @validates_schema
+    def _url_or_handle(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("post_url") and not data.get("handle"):
+            raise ValidationError("give the post URL or the account handle", "post_url")
+
+
+class Route(Strict):
+    origin = fields.Nested(Place, required=True, data_key="from")
+    destination = fields.Nested(Place, required=True, data_key="to")
+
+
+class SmugglingTip(Strict):
+    commodity = fields.String(required=True, validate=validate.OneOf(COMMODITIES))
+    vehicles = vehicles()
+    persons = persons()
+    route = fields.Nested(Route, load_default=None)
+    expected_at = fields.AwareDateTime(load_default=None)
+
+
+class SeizurePlace(Strict):
+    check_post = fields.String(load_default=None, validate=validate.Length(max=200))
+    district = fields.Integer(
+        required=True, strict=True, metadata={"description": "LGD district code"}
+    )
+    latitude = fields.Float(
+        load_default=None, allow_nan=False, validate=validate.Range(min=6.0, max=38.0)
+    )
+    longitude = fields.Float(
+        load_default=None, allow_nan=False, validate=validate.Range(min=68.0, max=98.0)
+    )
+
+
+class Seizure(Strict):
+    category = fields.String(required=True, validate=validate.OneOf(COMMODITIES))
+    quantity = fields.Float(
+        required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    unit = fields.String(
+        required=True, validate=validate.OneOf(sorted(set(SEIZURE_UNITS.values())))
+    )
+    value_inr = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=10**13)
+    )
+    place = fields.Nested(SeizurePlace, required=True)
+    vehicles = vehicles()
+    persons = persons()
+    agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
+    fir_number = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
+    gd_number = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=50),
+        metadata={"description": "General Diary entry number"},
+    )
+
+    @validates_schema
+    def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
+        expected = SEIZURE_UNITS.get(data.get("category", ""))
+        if expected and data.get("unit") != expected:
+            raise ValidationError(f"{data['category']} is counted in {expected}", "unit")
+
+
+class Intelligence(Strict):
+    subject = fields.String(required=True, validate=validate.OneOf(INTELLIGENCE_SUBJECTS))
+    persons = persons()
+    vehicles = vehicles()
+    area = fields.String(
+        load_default="normal", validate=validate.OneOf(["normal", "sensitive", "naxal_affected"])
+    )
+
+
+class Incident(Strict):
+    category = fields.String(required=True, validate=validate.OneOf(INCIDENT_CATEGORIES))
+    injured = fields.Integer(
+        load_default=0, strict=True, validate=validate.Range(min=0, max=100_000)
+    )
+    persons = persons()
+
+
+TYPE_SCHEMAS: dict[str, type[Schema]] = {
+    "rumour": Rumour,
+    "smuggling_tip": SmugglingTip,
+    "seizure": Seizure,
+    "intelligence": Intelligence,
+    "incident": Incident,
+}
+
+
+class ReportRequest(Strict):
+    type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
+    description = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=5000),
+        metadata={"description": "What happened, in Hindi or English"},
+    )
+    state = fields.Integer(required=True, strict=True, metadata={"description": "LGD state code"})
+    district = fields.Integer(
+        required=True, strict=True, metadata={"description": "LGD district code"}
+    )
+    occurred_at = fields.AwareDateTime(required=True)
+    location = fields.Nested(Location, load_default=None)
+    rumour = fields.Nested(Rumour, load_default=None)
+    smuggling_tip = fields.Nested(SmugglingTip, load_default=None)
+    seizure = fields.Nested(Seizure, load_default=None)
+    intelligence = fields.Nested(Intelligence, load_default=None)
+    incident = fields.Nested(Incident, load_default=None)
+
+    @validates_schema
+    def _one_detail_object_matching_the_type(self, data: dict[str, Any], **_: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        kind = data.get("type")
+        for name in TYPE_SCHEMAS:
+            if name == kind and data.get(name) is None:
+                errors[name] = [f"a {name} report needs its {name} object"]
+            elif name != kind and data.get(name) is not None:
+                errors[name] = [f"only the {kind} object goes with a {kind} report"]
+        if errors:
+            raise ValidationError(errors)
+
+    @post_load
+    def _details(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        details = data.get(data["type"]) or {}
+        return {
+            "type": data["type"],
+            "description": data["description"],
+            "state": data["state"],
+            "district": data["district"],
+            "occurred_at": data["occurred_at"],
+            "location": data["location"],
+            "details": details,
+        }
