@@ -126,7 +126,7 @@ async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[
         await runner.cleanup()
         pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
         assert pool is not None
-        for name in ("cases", "notify"):
+        for name in SERVICES:
             await drop_schema(pool, f"{name}_{test_id}")
         await pool.close()
 
@@ -189,6 +189,16 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
             http, "GET", f"{system.urls['cases']}/v1/cases?district={CHANDAULI}", STATION
         )
         assert status == 403
+
+        # The unit can follow its report to the case.
+        async def case_opened() -> dict[str, Any] | None:
+            status, tracked = await _json(
+                http, "GET", f"{system.urls['intake']}/v1/reports/{accepted['report_id']}", STATION
+            )
+            assert status == 200
+            return tracked if tracked["status"] == "case_opened" else None
+
+        assert (await eventually(case_opened))["case_id"] == case["case_id"]
 
         # The audit trail: who did what, from where, caused by what.
         status, history = await _json(http, "GET", f"{case_url}/events", AUDITOR)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -18,7 +19,7 @@ from prahari_intake.config import Settings
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
 from tests.factories import AUDITOR, CHANDAULI, STATE_ROOM, STATION
-from tests.support import KAFKA, TOKEN_SECRET, read_topic
+from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -29,17 +30,26 @@ def bearer(unit: Unit) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS.mint(unit, timedelta(minutes=10))}"}
 
 
-@pytest.fixture
-async def client(topics: Topics) -> AsyncIterator[TestClient[Any, Any]]:
-    settings = Settings.from_env(
+def intake_settings(topics: Topics, schema: str, **extra: str) -> Settings:
+    return Settings.from_env(
         {
             "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
             "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+            "DATABASE_URL": DATABASE_URL,
+            "PRAHARI_DB_SCHEMA": schema,
             "PRAHARI_TOPIC_PREFIX": topics.prefix,
             "PRAHARI_INTAKE_MAX_BODY_BYTES": "8192",
+            **extra,
         }
     )
-    async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as client:
+
+
+@pytest.fixture
+async def client(
+    topics: Topics, schema: str, pool: asyncpg.Pool
+) -> AsyncIterator[TestClient[Any, Any]]:
+    app = create_app(intake_settings(topics, schema), no_op_tracer())
+    async with TestClient(TestServer(app)) as client:
         yield client
 
 
@@ -93,7 +103,7 @@ async def test_occurred_at_is_kept_in_utc(
 
 
 def _with(kind: str, **changes: Any) -> dict[str, Any]:
-    report = json.loads(json.dumps(EXAMPLES[kind]))
+    report: dict[str, Any] = json.loads(json.dumps(EXAMPLES[kind]))
     for path, value in changes.items():
         target = report
         *parents, leaf = path.split("__")
@@ -234,7 +244,8 @@ async def test_health_and_readiness(client: TestClient[Any, Any]) -> None:
     assert (await client.get("/healthz")).status == 200
     response = await client.get("/readyz")
     assert response.status == 200
-    assert (await response.json())["checks"] == {"kafka": "ok"}
+    checks = (await response.json())["checks"]
+    assert checks["kafka"] == checks["postgres"] == checks["consumer"] == "ok"
 
 
 async def test_an_unknown_route_is_a_json_404(client: TestClient[Any, Any]) -> None:

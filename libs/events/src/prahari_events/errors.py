@@ -11,16 +11,30 @@ class PrahariError(Exception):
     code = "error"
     retriable = False
 
-    def __init__(self, message: str, *, fields: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Mapping[str, Any] | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields: Mapping[str, Any] = fields or {}
+        # For errors that reach a client: when trying again makes sense (Retry-After).
+        self.retry_after_s = retry_after_s
 
 
 class InvalidInput(PrahariError):
     """The caller sent something we will never accept as it is."""
 
     code = "invalid_input"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """The same Idempotency-Key came back with a different request."""
+
+    code = "idempotency_key_reused"
 
 
 class Unauthenticated(PrahariError):

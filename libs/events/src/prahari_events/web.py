@@ -16,6 +16,7 @@ from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.errors import (
     ConcurrencyError,
     Forbidden,
+    IdempotencyKeyReused,
     InvalidInput,
     NotFound,
     PrahariError,
@@ -32,6 +33,7 @@ TRACER = web.AppKey("tracer", Tracer)
 READY_CHECKS = web.AppKey("ready_checks", dict[str, Check])
 
 _STATUS: dict[type[PrahariError], int] = {
+    IdempotencyKeyReused: 422,
     InvalidInput: 400,
     Unauthenticated: 401,
     Forbidden: 403,
@@ -78,8 +80,8 @@ async def error_middleware(
         headers: dict[str, str] = {}
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="prahari"'
-        if isinstance(exc, Unavailable):
-            headers["Retry-After"] = str(RETRY_AFTER_S)
+        if exc.retry_after_s is not None or isinstance(exc, Unavailable):
+            headers["Retry-After"] = str(exc.retry_after_s or RETRY_AFTER_S)
         if status >= 500:
             log.error("request failed", extra={"fields": {"error": exc.message}})
         return json_response(

@@ -1,37 +1,65 @@
-"""intake's HTTP API and its app factory."""
+"""intake's HTTP API, its app factory, and the consumers that keep report status current."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from marshmallow import ValidationError
 from opentelemetry.trace import Tracer
 
 from prahari_events import lgd
-from prahari_events.auth import TokenAuthority
+from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.envelope import utcnow
-from prahari_events.errors import InvalidInput
+from prahari_events.consumer import IdempotentConsumer
+from prahari_events.db import event_store_migrations, package_migrations
+from prahari_events.envelope import iso
+from prahari_events.errors import InvalidInput, NotFound
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
-from prahari_events.runtime import PRODUCER, producer_context
-from prahari_events.telemetry import current_carrier
-from prahari_events.web import authenticate, base_app, json_response, read_json_object
+from prahari_events.runtime import (
+    POOL,
+    PRODUCER,
+    background,
+    postgres_context,
+    producer_context,
+)
+from prahari_events.web import TRACER, authenticate, base_app, json_response, read_json_object
+from prahari_intake.adapters import repository
 from prahari_intake.adapters.publisher import KafkaPublisher
 from prahari_intake.config import Settings
-from prahari_intake.domain.reports import FileReport, file_report, stream_for
+from prahari_intake.domain.reports import FileReport
 from prahari_intake.entrypoints.schemas import ReportRequest
+from prahari_intake.service_layer.desk import ReportDesk, request_hash
+from prahari_intake.service_layer.tracking import DeadLetterWatcher, track
 
 SETTINGS = web.AppKey("settings", Settings)
 REGISTRY = web.AppKey("registry", Registry)
 DIRECTORY = web.AppKey("directory", lgd.Directory)
 TOPICS = web.AppKey("topics", Topics)
-PUBLISHER = web.AppKey("publisher", KafkaPublisher)
+DESK = web.AppKey("desk", ReportDesk)
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe and the IETF draft do
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise InvalidInput(
+            "invalid Idempotency-Key",
+            fields={"Idempotency-Key": ["1 to 255 visible ASCII characters, e.g. a UUID"]},
+        )
+    return key
 
 
 async def post_report(request: web.Request) -> web.Response:
     unit = authenticate(request)
+    key = idempotency_key(request)
     body = await read_json_object(request)
     try:
         data = ReportRequest().load(body)
@@ -46,22 +74,49 @@ async def post_report(request: web.Request) -> web.Response:
         location=data["location"],
         details=data["details"],
     )
-    now = utcnow()
-    draft = file_report(command, unit, request.app[DIRECTORY], now)
-    envelope = request.app[REGISTRY].stamp(
-        draft,
-        stream_id=stream_for(command.report_id),
-        stream_version=1,
-        recorded_at=now,
-        trace=current_carrier(),
-    )
-    await request.app[PUBLISHER].publish(request.app[TOPICS].reports, envelope)
-    location = f"/v1/reports/{command.report_id}"
+    filed = await request.app[DESK].file(unit, command, key, request_hash(body))
+    answer: dict[str, Any] = {"report_id": str(filed.report_id), "status": filed.status}
+    if filed.trace_id:
+        answer["trace_id"] = filed.trace_id
+    if filed.replayed:
+        answer["replayed"] = True
     return json_response(
-        {"report_id": str(command.report_id), "status": "received", "trace_id": envelope.trace_id},
-        status=202,
-        headers={"Location": location},
+        answer,
+        status=200 if filed.replayed else 202,
+        headers={"Location": f"/v1/reports/{filed.report_id}"},
     )
+
+
+def _visible(unit: Unit, row: dict[str, Any]) -> bool:
+    """The reporting unit, the control rooms over its jurisdiction, and auditors."""
+    if row["unit_id"] == unit.unit_id:
+        return True
+    return unit.role in ("control_room", "auditor") and unit.may_read(row["state"], row["district"])
+
+
+async def get_report(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    try:
+        report_id = uuid.UUID(request.match_info["report_id"])
+    except ValueError:
+        raise NotFound("no such report") from None
+    row = await repository.report_status(request.app[POOL], report_id)
+    if row is None or not _visible(unit, row):
+        raise NotFound("no such report")
+    body: dict[str, Any] = {
+        "report_id": str(row["report_id"]),
+        "type": row["report_type"],
+        "status": row["status"],
+        "state": row["state"],
+        "district": row["district"],
+        "reported_by": row["unit_id"],
+        "received_at": iso(row["received_at"]),
+    }
+    if row["case_id"]:
+        body["case_id"] = str(row["case_id"])
+    if row["reason"]:
+        body["reason"] = row["reason"]
+    return json_response(body)
 
 
 def _messages(exc: ValidationError) -> dict[str, object]:
@@ -69,9 +124,44 @@ def _messages(exc: ValidationError) -> dict[str, object]:
     return dict(messages) if isinstance(messages, dict) else {"_body": messages}
 
 
-async def _publisher(app: web.Application) -> AsyncIterator[None]:
-    app[PUBLISHER] = KafkaPublisher(app[PRODUCER], app[REGISTRY], app[SETTINGS].kafka_ack_timeout_s)
+async def _desk(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[DESK] = ReportDesk(
+        app[POOL],
+        KafkaPublisher(app[PRODUCER], settings.kafka_ack_timeout_s),
+        app[REGISTRY],
+        app[DIRECTORY],
+        topic=app[TOPICS].reports,
+        ack_timeout_s=settings.kafka_ack_timeout_s,
+    )
     yield
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    settings, topics = app[SETTINGS], app[TOPICS]
+    consumer = IdempotentConsumer(
+        name=settings.consumer_group,
+        topics=[topics.reports, topics.case_events],
+        bootstrap=settings.common.kafka_bootstrap,
+        pool=app[POOL],
+        registry=app[REGISTRY],
+        handler=track,
+        producer=app[PRODUCER],
+        deadletter_topic=topics.deadletter,
+        tracer=app[TRACER],
+    )
+    watcher = DeadLetterWatcher(
+        settings.common.kafka_bootstrap,
+        topics.deadletter,
+        f"{settings.consumer_group}-deadletters",
+        app[POOL],
+        app[REGISTRY],
+    )
+    async with (
+        background(app, "deadletter-watcher", watcher.run(), watcher.stop),
+        background(app, "consumer", consumer.run(), consumer.stop),
+    ):
+        yield
 
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
@@ -83,6 +173,15 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app[REGISTRY] = build_registry()
     app[DIRECTORY] = lgd.load()
     app[TOPICS] = Topics(common.topic_prefix)
-    app.cleanup_ctx.extend([producer_context(common, "intake"), _publisher])
+    migrations = event_store_migrations() + package_migrations("prahari_intake", "intake")
+    app.cleanup_ctx.extend(
+        [
+            postgres_context(common, "intake", migrations),
+            producer_context(common, "intake"),
+            _desk,
+            _workers,
+        ]
+    )
     app.router.add_post("/v1/reports", post_report)
+    app.router.add_get("/v1/reports/{report_id}", get_report)
     return app
