@@ -32,6 +32,7 @@ from prahari_intake.adapters import repository
 from prahari_intake.adapters.publisher import KafkaPublisher
 from prahari_intake.config import Settings
 from prahari_intake.domain.reports import FileReport
+from prahari_intake.entrypoints import openapi
 from prahari_intake.entrypoints.schemas import ReportRequest
 from prahari_intake.service_layer.desk import ReportDesk, request_hash
 from prahari_intake.service_layer.tracking import DeadLetterWatcher, track
@@ -41,6 +42,7 @@ REGISTRY = web.AppKey("registry", Registry)
 DIRECTORY = web.AppKey("directory", lgd.Directory)
 TOPICS = web.AppKey("topics", Topics)
 DESK = web.AppKey("desk", ReportDesk)
+OPENAPI = web.AppKey("openapi", dict[str, Any])
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe and the IETF draft do
 
@@ -119,6 +121,10 @@ async def get_report(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+async def get_openapi(request: web.Request) -> web.Response:
+    return json_response(request.app[OPENAPI])
+
+
 def _messages(exc: ValidationError) -> dict[str, object]:
     messages = exc.messages
     return dict(messages) if isinstance(messages, dict) else {"_body": messages}
@@ -184,4 +190,6 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     )
     app.router.add_post("/v1/reports", post_report)
     app.router.add_get("/v1/reports/{report_id}", get_report)
+    app[OPENAPI] = openapi.build()
+    app.router.add_get("/v1/openapi.json", get_openapi)
     return app
