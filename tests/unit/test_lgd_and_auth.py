@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -85,3 +86,14 @@ def test_minting_checks_the_jurisdiction_against_lgd() -> None:
 def test_a_short_secret_is_refused() -> None:
     with pytest.raises(ConfigError):
         TokenAuthority("too-short")
+
+
+def test_a_cached_token_is_still_refused_once_it_expires() -> None:
+    tokens = TokenAuthority(SECRET, leeway_s=0)
+    token = tokens.mint(
+        STATION, timedelta(seconds=11), now=datetime.now(UTC) - timedelta(seconds=10)
+    )
+    assert tokens.verify(token) == STATION  # verified and cached
+    time.sleep(1.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.verify(token)

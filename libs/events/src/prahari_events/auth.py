@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,12 +66,18 @@ class Unit:
 
 
 class TokenAuthority:
+    # Verified tokens, by their exact text: a unit sends many requests with one token, and
+    # checking a signature costs more than validating the report it carries. Expiry is
+    # still checked on every use; the cache is bounded.
+    _CACHE_SIZE = 10_000
+
     def __init__(self, secret: str, *, leeway_s: int = 30) -> None:
         # RFC 7518 3.2: an HS256 key must be at least as long as the hash (32 bytes).
         if len(secret.encode()) < 32:
             raise ConfigError("the token secret must be at least 32 bytes")
         self._secret = secret
         self._leeway = leeway_s
+        self._verified: dict[str, tuple[Unit, float]] = {}
 
     def mint(self, unit: Unit, ttl: timedelta, *, now: datetime | None = None) -> str:
         issued = now or datetime.now(UTC)
@@ -87,6 +94,20 @@ class TokenAuthority:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Unit:
+        known = self._verified.get(token)
+        if known is not None:
+            unit, expires = known
+            if time.time() < expires + self._leeway:
+                return unit
+            del self._verified[token]
+            raise Unauthenticated("the token has expired")
+        unit, expires = self._verify(token)
+        if len(self._verified) >= self._CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (unit, expires)
+        return unit
+
+    def _verify(self, token: str) -> tuple[Unit, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -110,7 +131,7 @@ class TokenAuthority:
             raise Unauthenticated("the token's jurisdiction is malformed")
         if role != "auditor" and state is None:
             raise Unauthenticated("only auditors may hold a token without a state")
-        return Unit(str(claims["sub"]), kind, role, state, district)
+        return Unit(str(claims["sub"]), kind, role, state, district), float(claims["exp"])
 
 
 def check_unit(unit: Unit, directory: lgd.Directory) -> None:

@@ -55,6 +55,11 @@ class _AsOfQuery(Schema):
     as_of = fields.AwareDateTime(load_default=None)
 
 
+# Built once: schemas are reusable, and costly to build.
+_AS_OF = _AsOfQuery()
+_CASE_LIST = _CaseListQuery()
+
+
 def _load(schema: Schema, data: Any) -> dict[str, Any]:
     try:
         loaded: dict[str, Any] = schema.load(data)
@@ -76,7 +81,7 @@ def _case_id(request: web.Request) -> uuid.UUID:
 async def get_case(request: web.Request) -> web.Response:
     unit = authenticate(request)
     case_id = _case_id(request)
-    query = _load(_AsOfQuery(), dict(request.query))
+    query = _load(_AS_OF, dict(request.query))
     if query["as_of"] is not None:
         # What the case looked like at that moment, folded from its history.
         events = await request.app[STORE].read_stream(
@@ -118,7 +123,7 @@ def _scope(unit: Unit, state: int | None, district: int | None) -> tuple[int | N
 
 async def list_cases(request: web.Request) -> web.Response:
     unit = authenticate(request)
-    query = _load(_CaseListQuery(), dict(request.query))
+    query = _load(_CASE_LIST, dict(request.query))
     state, district = _scope(unit, query["state"], query["district"])
     before = None
     if query["before"]:

@@ -58,12 +58,25 @@ async def claim_key(
     return bool(claimed)
 
 
-async def accept_key(pool: asyncpg.Pool, unit_id: str, key: str) -> None:
+async def accept_key_and_record(
+    pool: asyncpg.Pool, unit_id: str, key: str, report: Envelope
+) -> None:
+    """Mark the key accepted and record the report as received: one statement, one commit."""
+    p = report.payload
     await pool.execute(
-        "UPDATE idempotency_keys SET status = 'accepted', accepted_at = now()"
-        " WHERE unit_id = $1 AND key = $2 AND status = 'pending'",
+        "WITH accepted AS (UPDATE idempotency_keys SET status = 'accepted', accepted_at = now()"
+        " WHERE unit_id = $1 AND key = $2 AND status = 'pending')"
+        " INSERT INTO report_status (report_id, unit_id, report_type, state, district, status,"
+        " received_at) VALUES ($3, $4, $5, $6, $7, 'received', $8)"
+        " ON CONFLICT (report_id) DO NOTHING",
         unit_id,
         key,
+        uuid.UUID(p["report_id"]),
+        report.actor.unit_id,
+        p["report_type"],
+        p["state"],
+        p["district"],
+        report.recorded_at,
     )
 
 

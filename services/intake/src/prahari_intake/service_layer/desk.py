@@ -113,12 +113,14 @@ class ReportDesk:
                 assert twin is not None
                 return await self._replay(unit, key, twin, fingerprint)
         await self._publisher.publish(self._topic, envelope, body)
-        if key is not None:
-            await repository.accept_key(self._pool, unit.unit_id, key)
         try:
-            await repository.record_received(self._pool, envelope)
+            if key is not None:
+                await repository.accept_key_and_record(self._pool, unit.unit_id, key, envelope)
+            else:
+                await repository.record_received(self._pool, envelope)
         except _DATABASE_DOWN:
-            # The report is safe on Kafka; intake's own consumer records it from there.
+            # The report is safe on Kafka: answer 202. The key stays pending, so a retry
+            # republishes the same event (harmless); the status appears when the case opens.
             log.warning("could not record the report's status yet")
         return Filed(
             command.report_id, replayed=False, status="received", trace_id=envelope.trace_id
@@ -140,8 +142,7 @@ class ReportDesk:
                 )
             envelope = self._registry.decode(existing.envelope)
             await self._publisher.publish(existing.topic, envelope, existing.envelope)
-            await repository.accept_key(self._pool, unit.unit_id, key)
-            await repository.record_received(self._pool, envelope)
+            await repository.accept_key_and_record(self._pool, unit.unit_id, key, envelope)
         status = await repository.report_status(self._pool, existing.report_id)
         return Filed(
             existing.report_id,

@@ -1,5 +1,6 @@
-"""Keeps report_status current from what happens downstream: the report itself (in case the
-desk could not record it), the case opened for it, or a dead letter that rejected it."""
+"""Keeps report_status current from what happens downstream: the case opened for a report
+(an upsert, so it also stands in when the desk could not record the report), or a dead
+letter that rejected it."""
 
 from __future__ import annotations
 

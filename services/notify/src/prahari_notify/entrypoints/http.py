@@ -53,10 +53,13 @@ class _Query(Schema):
     case_id = fields.UUID(required=True)
 
 
+_QUERY = _Query()  # built once: schemas are reusable, and costly to build
+
+
 async def list_notifications(request: web.Request) -> web.Response:
     unit = authenticate(request)
     try:
-        query = _Query().load(dict(request.query))
+        query = _QUERY.load(dict(request.query))
     except ValidationError as exc:
         raise InvalidInput("invalid query", fields=dict(exc.messages_dict)) from None
     case_id: uuid.UUID = query["case_id"]
