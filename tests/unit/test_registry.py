@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from prahari_events.catalogue import CASE_OPENED, build_registry
 from prahari_events.envelope import Actor, Draft, Jurisdiction
 from prahari_events.errors import InvalidEvent
-from prahari_events.registry import Registry
+from prahari_events.registry import Registry, canonical_json
 from tests.factories import report_draft, report_envelope
 
 
@@ -125,3 +125,10 @@ def test_new_events_are_stamped_with_the_current_version(registry: Registry) -> 
             draft, stream_id="s", stream_version=1, recorded_at=datetime.now(UTC), trace={}
         )
     assert "case_id" in caught.value.fields
+
+
+def test_canonical_json_takes_integers_beyond_64_bits() -> None:
+    assert (
+        canonical_json({"b": 10**30, "a": "क"})
+        == '{"a":"क","b":1000000000000000000000000000000}'.encode()
+    )

@@ -8,6 +8,7 @@ event comes from PostgreSQL or from Kafka, because both decode through `Registry
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -162,7 +163,11 @@ class Registry:
 
 def canonical_json(data: Any) -> bytes:
     """One byte sequence per value: sorted keys, no spaces, UTF-8 (Hindi stays readable)."""
-    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # orjson stops at 64-bit integers; a client can send bigger ones.
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _as_fields(exc: ValidationError) -> dict[str, Any]:

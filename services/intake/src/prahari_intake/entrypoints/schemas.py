@@ -83,6 +83,10 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")  # ISO 639-1 or 639-2/3 codes: hi, en, ur, bho, mai
 
 
+# LGD codes are small positive numbers; the range also keeps absurd integers out.
+LGD_CODE = validate.Range(min=1, max=99_999)
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -116,9 +120,11 @@ def persons() -> fields.List[dict[str, Any]]:
 
 
 class Place(Strict):
-    state = fields.Integer(required=True, strict=True, metadata={"description": "LGD state code"})
+    state = fields.Integer(
+        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD state code"}
+    )
     district = fields.Integer(
-        required=True, strict=True, metadata={"description": "LGD district code"}
+        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
 
 
@@ -174,7 +180,7 @@ class SmugglingTip(Strict):
 class SeizurePlace(Strict):
     check_post = fields.String(load_default=None, validate=validate.Length(max=200))
     district = fields.Integer(
-        required=True, strict=True, metadata={"description": "LGD district code"}
+        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
     latitude = fields.Float(
         load_default=None, allow_nan=False, validate=validate.Range(min=6.0, max=38.0)
@@ -246,9 +252,11 @@ class ReportRequest(Strict):
         validate=validate.Length(min=1, max=5000),
         metadata={"description": "What happened, in Hindi or English"},
     )
-    state = fields.Integer(required=True, strict=True, metadata={"description": "LGD state code"})
+    state = fields.Integer(
+        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD state code"}
+    )
     district = fields.Integer(
-        required=True, strict=True, metadata={"description": "LGD district code"}
+        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
     occurred_at = fields.AwareDateTime(required=True)
     location = fields.Nested(Location, load_default=None)
