@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from prahari_events.sms import sms_segments
 from prahari_notify.domain.messages import (
     MAX_VAR,
     ContactDirectory,
@@ -13,7 +14,6 @@ from prahari_notify.domain.messages import (
     SmsTemplate,
     case_opened_messages,
     notification_id,
-    sms_segments,
 )
 from prahari_notify.entrypoints.http import TEMPLATE_TEXT
 

@@ -10,11 +10,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Protocol
 
-import aiohttp
 import aiosmtplib
 
 from prahari_events.errors import DeliveryError
-from prahari_notify.domain.messages import sms_segments
+from prahari_events.sms import HttpSmsGateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,55 +36,20 @@ class Provider(Protocol):
         ...
 
 
-class HttpSmsGateway:
-    """An HTTP SMS gateway (DLT-registered sender, entity and templates). Our notification id
-    goes along as the client reference, so a gateway that deduplicates on it can turn a
-    resend after a crash into a no-op."""
+class SmsSender:
+    """Sends notifications through the shared DLT gateway client."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        *,
-        sender_id: str,
-        entity_id: str,
-        timeout_s: float = 10.0,
-    ) -> None:
-        self._session = session
-        self._url = url
-        self._sender_id = sender_id
-        self._entity_id = entity_id
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    def __init__(self, gateway: HttpSmsGateway) -> None:
+        self._gateway = gateway
 
     async def send(self, message: Outgoing) -> str | None:
-        segments = sms_segments(message.body)
-        request = {
-            "to": message.address,
-            "sender": self._sender_id,
-            "entity_id": self._entity_id,
-            "template_id": message.template_id,
-            "text": message.body,
-            "unicode": segments.encoding == "UCS-2",
-            "parts": segments.parts,
-            "reference": message.notification_id,
-        }
-        try:
-            async with self._session.post(
-                self._url, json=request, headers=message.trace, timeout=self._timeout
-            ) as response:
-                text = await response.text()
-                if response.status < 300:
-                    try:
-                        answer = await response.json(content_type=None)
-                    except ValueError:
-                        return None
-                    return str(answer.get("id")) if isinstance(answer, dict) else None
-                retriable = response.status >= 500 or response.status in (408, 429)
-                raise DeliveryError(
-                    f"SMS gateway answered {response.status}: {text[:200]}", retriable=retriable
-                )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryError(f"SMS gateway unreachable: {exc!r}", retriable=True) from None
+        return await self._gateway.send(
+            to=message.address,
+            text=message.body,
+            template_id=message.template_id,
+            reference=message.notification_id,
+            trace=message.trace,
+        )
 
 
 # CPython folds a long header with Hindi into several encoded-words and the spaces between

@@ -8,13 +8,14 @@ one SMS, 67 per part when split); GSM-7 text gets 160, or 153 per part.
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from prahari_events.sms import sms_segments
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 VAR = "{#var#}"
@@ -29,13 +30,6 @@ REPORT_TYPE_LABELS: Mapping[str, tuple[str, str]] = {
     "intelligence": ("intelligence", "गुप्त सूचना"),
     "incident": ("incident", "घटना"),
 }
-
-# GSM 03.38 basic set; the extension set costs two septets each.
-_GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENDED = set("^{}\\[~]|€\f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,23 +67,6 @@ def _split(text: str) -> list[str]:
 def clip(value: str) -> str:
     value = " ".join(value.split())
     return value if len(value) <= MAX_VAR else value[: MAX_VAR - 1] + "…"
-
-
-@dataclass(frozen=True, slots=True)
-class Segments:
-    encoding: str  # "GSM-7" or "UCS-2"
-    parts: int
-    units: int
-
-
-def sms_segments(text: str) -> Segments:
-    if all(c in _GSM_BASIC or c in _GSM_EXTENDED for c in text):
-        septets = sum(2 if c in _GSM_EXTENDED else 1 for c in text)
-        parts = 1 if septets <= 160 else math.ceil(septets / 153)
-        return Segments("GSM-7", parts, septets)
-    units = len(text.encode("utf-16-le")) // 2
-    parts = 1 if units <= 70 else math.ceil(units / 67)
-    return Segments("UCS-2", parts, units)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,11 @@ from prahari_events.runtime import (
     postgres_context,
     producer_context,
 )
+from prahari_events.sms import HttpSmsGateway
 from prahari_events.store import EventStore
 from prahari_events.web import TRACER, authenticate, base_app, json_response
 from prahari_notify.adapters.directory import load_directory
-from prahari_notify.adapters.providers import HttpSmsGateway, Provider, SmtpSender
+from prahari_notify.adapters.providers import Provider, SmsSender, SmtpSender
 from prahari_notify.config import Settings
 from prahari_notify.domain.messages import ContactDirectory, SmsTemplate
 from prahari_notify.service_layer.dispatcher import Dispatcher
@@ -83,11 +84,13 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     handlers = NotifyHandlers(store, topics.notify_events, app[CONTACTS], lgd.load(), templates)
     async with aiohttp.ClientSession() as session:
         providers: dict[str, Provider] = {
-            "sms": HttpSmsGateway(
-                session,
-                settings.sms_gateway_url,
-                sender_id=settings.sms_sender_id,
-                entity_id=settings.dlt_entity_id,
+            "sms": SmsSender(
+                HttpSmsGateway(
+                    session,
+                    settings.sms_gateway_url,
+                    sender_id=settings.sms_sender_id,
+                    entity_id=settings.dlt_entity_id,
+                )
             ),
             "email": SmtpSender(settings.smtp_host, settings.smtp_port, settings.mail_from),
         }
