@@ -14,7 +14,7 @@ command -v mvn >/dev/null || need+=(maven)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
-  echo "bootstrap: installing ${need[*]}"
+  echo "bootstrap: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
@@ -25,7 +25,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.lock-$(sha256sum requirements.lock | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  echo "bootstrap: installing Python packages from requirements.lock"
+  echo "bootstrap: installing Python packages from requirements.lock" >&2
   .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
   rm -f .venv/.lock-* && touch "$stamp"
 fi

@@ -15,6 +15,9 @@ export DATABASE_URL=${DATABASE_URL:-$(infra/postgres.sh url)}
 export PRAHARI_NOTIFY_DIRECTORY=${PRAHARI_NOTIFY_DIRECTORY:-$root/infra/dev/control-rooms.json}
 export PRAHARI_SMS_GATEWAY_URL=${PRAHARI_SMS_GATEWAY_URL:-http://127.0.0.1:8090/sms}
 export PRAHARI_TRACE_FILE=${PRAHARI_TRACE_FILE:-$var/log/traces.jsonl}
+export PRAHARI_SMS_SENDERS=${PRAHARI_SMS_SENDERS:-$root/infra/dev/sms-senders.json}
+[ -f "$var/dev/sms-webhook-secret" ] || head -c 24 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/sms-webhook-secret"
+export PRAHARI_SMS_WEBHOOK_SECRET=${PRAHARI_SMS_WEBHOOK_SECRET:-$(cat "$var/dev/sms-webhook-secret")}
 
 declare -A port=([devsinks]=8090 [intake]=8081 [cases]=8082 [notify]=8083)
 declare -A cmd=(

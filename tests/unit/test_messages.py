@@ -6,12 +6,10 @@ import uuid
 
 import pytest
 
-from prahari_events.sms import sms_segments
+from prahari_events.sms import MAX_VAR, SmsTemplate, sms_segments
 from prahari_notify.domain.messages import (
-    MAX_VAR,
     ContactDirectory,
     ControlRoom,
-    SmsTemplate,
     case_opened_messages,
     notification_id,
 )

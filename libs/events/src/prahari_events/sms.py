@@ -5,12 +5,56 @@ characters in one SMS, 67 per part), GSM-7 text gets 160 (153 per part)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
 
 from prahari_events.errors import DeliveryError
+
+# DLT: a template's {#var#} placeholders take at most 30 characters each, and a message
+# that strays from its registered template is blocked.
+VAR = "{#var#}"
+MAX_VAR = 30
+
+
+@dataclass(frozen=True, slots=True)
+class SmsTemplate:
+    template_id: str
+    language: str
+    text: str
+
+    def render(self, values: Sequence[str]) -> str:
+        if self.text.count(VAR) != len(values):
+            raise ValueError(f"template {self.template_id} takes {self.text.count(VAR)} values")
+        parts = self.text.split(VAR)
+        out = [parts[0]]
+        for value, tail in zip(values, parts[1:], strict=True):
+            out.append(clip(value))
+            out.append(tail)
+        return "".join(out)
+
+    def matches(self, message: str) -> bool:
+        """Would the DLT scrubber pass this message for this template?"""
+        pattern = f".{{0,{MAX_VAR}}}"
+        regex = "".join(pattern if i % 2 else re.escape(p) for i, p in enumerate(_split(self.text)))
+        return re.fullmatch(regex, message, flags=re.DOTALL) is not None
+
+
+def _split(text: str) -> list[str]:
+    out: list[str] = []
+    for i, piece in enumerate(text.split(VAR)):
+        if i:
+            out.append(VAR)
+        out.append(piece)
+    return out
+
+
+def clip(value: str) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= MAX_VAR else value[: MAX_VAR - 1] + "…"
+
 
 # GSM 03.38 basic set; the extension set costs two septets each.
 _GSM_BASIC = set(

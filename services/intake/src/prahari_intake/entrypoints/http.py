@@ -7,8 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from aiohttp import web
-from marshmallow import ValidationError
 from opentelemetry.trace import Tracer
 
 from prahari_events import lgd
@@ -27,13 +27,15 @@ from prahari_events.runtime import (
     postgres_context,
     producer_context,
 )
+from prahari_events.sms import HttpSmsGateway
 from prahari_events.web import TRACER, authenticate, base_app, json_response, read_json_object
 from prahari_intake.adapters import repository
 from prahari_intake.adapters.publisher import KafkaPublisher
+from prahari_intake.adapters.senders import load_senders
 from prahari_intake.config import Settings
-from prahari_intake.domain.reports import FileReport
-from prahari_intake.entrypoints import openapi
-from prahari_intake.entrypoints.schemas import ReportRequest
+from prahari_intake.entrypoints import inbound_sms, openapi
+from prahari_intake.entrypoints.common import DESK, report_command
+from prahari_intake.entrypoints.inbound_sms import SMS_CHANNEL, SmsChannel
 from prahari_intake.service_layer.desk import ReportDesk, request_hash
 from prahari_intake.service_layer.tracking import DeadLetterWatcher, track
 
@@ -41,12 +43,8 @@ SETTINGS = web.AppKey("settings", Settings)
 REGISTRY = web.AppKey("registry", Registry)
 DIRECTORY = web.AppKey("directory", lgd.Directory)
 TOPICS = web.AppKey("topics", Topics)
-DESK = web.AppKey("desk", ReportDesk)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 
-# Built once: a marshmallow Schema is reusable, and building one (with its nested schemas)
-# costs more than validating a report with it.
-_REPORT_REQUEST = ReportRequest()
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe and the IETF draft do
 
 
@@ -66,19 +64,7 @@ async def post_report(request: web.Request) -> web.Response:
     unit = authenticate(request)
     key = idempotency_key(request)
     body = await read_json_object(request)
-    try:
-        data = _REPORT_REQUEST.load(body)
-    except ValidationError as exc:
-        raise InvalidInput("the report has invalid fields", fields=_messages(exc)) from None
-    command = FileReport(
-        report_type=data["type"],
-        description=data["description"],
-        state=data["state"],
-        district=data["district"],
-        occurred_at=data["occurred_at"],
-        location=data["location"],
-        details=data["details"],
-    )
+    command = report_command(body)
     filed = await request.app[DESK].file(unit, command, key, request_hash(body))
     answer: dict[str, Any] = {"report_id": str(filed.report_id), "status": filed.status}
     if filed.trace_id:
@@ -128,11 +114,6 @@ async def get_openapi(request: web.Request) -> web.Response:
     return json_response(request.app[OPENAPI])
 
 
-def _messages(exc: ValidationError) -> dict[str, object]:
-    messages = exc.messages
-    return dict(messages) if isinstance(messages, dict) else {"_body": messages}
-
-
 async def _desk(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[DESK] = ReportDesk(
@@ -173,6 +154,27 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _sms_channel(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.sms_senders_path is None:
+        yield
+        return
+    assert settings.sms_gateway_url is not None
+    assert settings.sms_webhook_secret is not None
+    async with aiohttp.ClientSession() as session:
+        app[SMS_CHANNEL] = SmsChannel(
+            senders=load_senders(settings.sms_senders_path, app[DIRECTORY]),
+            secret=settings.sms_webhook_secret.encode(),
+            gateway=HttpSmsGateway(
+                session,
+                settings.sms_gateway_url,
+                sender_id=settings.sms_sender_id,
+                entity_id=settings.dlt_entity_id,
+            ),
+        )
+        yield
+
+
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
     app = base_app(
@@ -188,9 +190,11 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
             postgres_context(common, "intake", migrations),
             producer_context(common, "intake"),
             _desk,
+            _sms_channel,
             _workers,
         ]
     )
+    app.router.add_post("/v1/sms/inbound", inbound_sms.receive)
     app.router.add_post("/v1/reports", post_report)
     app.router.add_get("/v1/reports/{report_id}", get_report)
     app[OPENAPI] = openapi.build()

@@ -8,18 +8,15 @@ one SMS, 67 per part when split); GSM-7 text gets 160, or 153 per part.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from prahari_events.sms import sms_segments
+from prahari_events.sms import SmsTemplate, sms_segments
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
-VAR = "{#var#}"
-MAX_VAR = 30
 
 _NOTIFICATION_IDS = uuid.UUID("0b5e7f0e-2d7a-4b8e-9d0c-6a1f3e2b9c41")
 
@@ -30,43 +27,6 @@ REPORT_TYPE_LABELS: Mapping[str, tuple[str, str]] = {
     "intelligence": ("intelligence", "गुप्त सूचना"),
     "incident": ("incident", "घटना"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SmsTemplate:
-    template_id: str
-    language: str
-    text: str
-
-    def render(self, values: Sequence[str]) -> str:
-        if self.text.count(VAR) != len(values):
-            raise ValueError(f"template {self.template_id} takes {self.text.count(VAR)} values")
-        parts = self.text.split(VAR)
-        out = [parts[0]]
-        for value, tail in zip(values, parts[1:], strict=True):
-            out.append(clip(value))
-            out.append(tail)
-        return "".join(out)
-
-    def matches(self, message: str) -> bool:
-        """Would the DLT scrubber pass this message for this template?"""
-        pattern = f".{{0,{MAX_VAR}}}"
-        regex = "".join(pattern if i % 2 else re.escape(p) for i, p in enumerate(_split(self.text)))
-        return re.fullmatch(regex, message, flags=re.DOTALL) is not None
-
-
-def _split(text: str) -> list[str]:
-    out: list[str] = []
-    for i, piece in enumerate(text.split(VAR)):
-        if i:
-            out.append(VAR)
-        out.append(piece)
-    return out
-
-
-def clip(value: str) -> str:
-    value = " ".join(value.split())
-    return value if len(value) <= MAX_VAR else value[: MAX_VAR - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,13 +25,13 @@ from prahari_events.runtime import (
     postgres_context,
     producer_context,
 )
-from prahari_events.sms import HttpSmsGateway
+from prahari_events.sms import HttpSmsGateway, SmsTemplate
 from prahari_events.store import EventStore
 from prahari_events.web import TRACER, authenticate, base_app, json_response
 from prahari_notify.adapters.directory import load_directory
 from prahari_notify.adapters.providers import Provider, SmsSender, SmtpSender
 from prahari_notify.config import Settings
-from prahari_notify.domain.messages import ContactDirectory, SmsTemplate
+from prahari_notify.domain.messages import ContactDirectory
 from prahari_notify.service_layer.dispatcher import Dispatcher
 from prahari_notify.service_layer.handlers import NotifyHandlers
 

@@ -9,9 +9,10 @@ from prahari_events.catalogue import CASE_OPENED, NOTIFICATION_QUEUED
 from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Envelope, service_actor
 from prahari_events.lgd import Directory
+from prahari_events.sms import SmsTemplate
 from prahari_events.store import EventStore
 from prahari_events.telemetry import current_carrier
-from prahari_notify.domain.messages import ContactDirectory, SmsTemplate, case_opened_messages
+from prahari_notify.domain.messages import ContactDirectory, case_opened_messages
 
 log = logging.getLogger("prahari.notify")
 

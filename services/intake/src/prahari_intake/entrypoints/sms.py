@@ -1,0 +1,167 @@
+"""Reports by SMS, for units without a data connection.
+
+Format (one SMS; keys depend on the type; the free text, Hindi or English, comes last):
+
+    PR <TYPE> <district LGD code> [key=value ...] <what happened>
+
+    RUM  rumour          p=platform h=handle-or-URL [l=language]
+    TIP  smuggling tip   c=commodity [v=vehicle]
+    SZR  seizure         c=category q=quantity val=rupees a=agency [cp=check-post] [v=vehicle]
+    INT  intelligence    s=subject [v=vehicle]
+    INC  incident        c=category [inj=injured]
+
+    PR SZR 135 c=liquor q=1200 val=480000 a=excise cp=Naubatpur ट्रक में अवैध शराब
+    PR HELP SZR      (replies with the keys of a type)
+
+The text is turned into the same JSON report the HTTP API takes and goes through the same
+validation, so the two channels cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from prahari_events.sms import SmsTemplate
+from prahari_intake.entrypoints.schemas import SEIZURE_UNITS
+
+TYPES = {
+    "RUM": "rumour",
+    "TIP": "smuggling_tip",
+    "SZR": "seizure",
+    "INT": "intelligence",
+    "INC": "incident",
+}
+KEYS: dict[str, dict[str, str]] = {
+    "rumour": {"p": "platform", "h": "handle", "l": "language"},
+    "smuggling_tip": {"c": "commodity", "v": "vehicles"},
+    "seizure": {
+        "c": "category",
+        "q": "quantity",
+        "val": "value_inr",
+        "a": "agency",
+        "cp": "check_post",
+        "v": "vehicles",
+    },
+    "intelligence": {"s": "subject", "v": "vehicles"},
+    "incident": {"c": "category", "inj": "injured"},
+}
+_HELP_TEXT = {
+    "rumour": "PRAHARI: PR RUM <district> p=platform h=handle-or-URL [l=language] <text>."
+    " E.g. PR RUM 184 p=whatsapp h=+9198xxxxxx21 fake poll date message",
+    "smuggling_tip": "PRAHARI: PR TIP <district> c=commodity [v=vehicle] <text>."
+    " Commodities: cash liquor drugs precious_metals freebies arms other",
+    "seizure": "PRAHARI: PR SZR <district> c=category q=quantity val=rupees a=agency"
+    " [cp=check-post] [v=vehicle] <text>. E.g. PR SZR 135 c=liquor q=1200 val=480000 a=excise",
+    "intelligence": "PRAHARI: PR INT <district> s=subject [v=vehicle] <text>. Subjects:"
+    " naxal_activity inter_state_gang anti_social_elements suspicious_movement other",
+    "incident": "PRAHARI: PR INC <district> c=category [inj=injured] <text>. Categories:"
+    " violence booth_capturing voter_intimidation code_of_conduct_violation other",
+}
+# Help replies are fixed DLT templates, one per report type.
+HELP = {
+    kind: SmsTemplate(f"100700000000000002{n}", "en", text)
+    for n, (kind, text) in enumerate(_HELP_TEXT.items())
+}
+# Replies are DLT templates too; their {#var#} parts take at most 30 characters.
+FILED = SmsTemplate(
+    "1007000000000000010", "en", "PRAHARI: report {#var#} received for district {#var#}."
+)
+NOT_FILED = SmsTemplate(
+    "1007000000000000011",
+    "en",
+    "PRAHARI: report not filed: {#var#}. Format: PR TYPE DISTRICT key=value text."
+    " Types RUM TIP SZR INT INC. Send PR HELP TYPE for its keys.",
+)
+_DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+
+
+class SmsFormatError(Exception):
+    """The SMS cannot be read as a report; the message says why, briefly."""
+
+
+class SmsHelp(Exception):
+    def __init__(self, report_type: str | None) -> None:
+        super().__init__(report_type)
+        self.report_type = report_type
+
+
+def parse(text: str, *, state: int, received_at: datetime) -> dict[str, Any]:
+    """The JSON report an SMS stands for; SmsFormatError or SmsHelp otherwise."""
+    words = text.split()
+    if not words or words[0].upper() != "PR":
+        raise SmsFormatError("start with PR")
+    if len(words) >= 2 and words[1].upper() == "HELP":
+        kind = TYPES.get(words[2].upper()) if len(words) >= 3 else None
+        raise SmsHelp(kind)
+    if len(words) < 4:
+        raise SmsFormatError("too short")
+    report_type = TYPES.get(words[1].upper())
+    if report_type is None:
+        raise SmsFormatError(f"unknown type {words[1][:10]}")
+    if not words[2].isdigit():
+        raise SmsFormatError("district must be its LGD code")
+    district = int(words[2])
+    values: dict[str, str] = {}
+    rest = words[3:]
+    while rest and "=" in rest[0]:
+        key, _, value = rest.pop(0).partition("=")
+        field = KEYS[report_type].get(key.lower())
+        if field is None:
+            raise SmsFormatError(f"unknown key {key[:10]}")
+        values[field] = value
+    description = " ".join(rest)
+    if not description:
+        raise SmsFormatError("add what happened")
+    details = _details(report_type, values, district, description, received_at)
+    return {
+        "type": report_type,
+        "description": description,
+        "state": state,
+        "district": district,
+        "occurred_at": received_at.isoformat(),
+        report_type: details,
+    }
+
+
+def _details(
+    report_type: str, values: dict[str, str], district: int, text: str, received_at: datetime
+) -> dict[str, Any]:
+    details: dict[str, Any] = {k: v for k, v in values.items() if k != "vehicles"}
+    if "vehicles" in values:
+        details["vehicles"] = [values["vehicles"]]
+    if report_type == "rumour":
+        handle = details.pop("handle", None)
+        if handle and handle.lower().startswith(("http://", "https://")):
+            details["post_url"] = handle
+        elif handle:
+            details["handle"] = handle
+        details.setdefault("language", "hi" if _DEVANAGARI.search(text) else "en")
+        details["first_seen_at"] = received_at.isoformat()
+    if report_type == "seizure":
+        details["quantity"] = _number(details.get("quantity"), "q")
+        details["value_inr"] = int(_number(details.get("value_inr"), "val"))
+        details["unit"] = SEIZURE_UNITS.get(details.get("category", ""), "count")
+        details["place"] = {"district": district, "check_post": details.pop("check_post", None)}
+    if report_type == "incident" and "injured" in details:
+        details["injured"] = int(_number(details["injured"], "inj"))
+    return details
+
+
+def _number(raw: str | None, key: str) -> float:
+    if raw is None:
+        raise SmsFormatError(f"{key}= is missing")
+    try:
+        return float(raw.replace(",", ""))
+    except ValueError:
+        raise SmsFormatError(f"{key}= must be a number") from None
+
+
+def first_problem(fields: dict[str, Any], prefix: str = "") -> str:
+    """The first bad field of a validation error, short enough for an SMS variable."""
+    for key, value in fields.items():
+        if isinstance(value, dict):
+            return first_problem(value, f"{prefix}{key}.")
+        return f"{prefix}{key} invalid"
+    return "invalid"
