@@ -7,12 +7,16 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.db import connect
+from prahari_events.kafka import Topics
+from prahari_intake.config import Settings as IntakeSettings
 
 KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 DATABASE_URL = os.environ.get(
@@ -80,3 +84,26 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int] | None
 def relay_connection(schema: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
     """How an outbox relay under test opens its leadership connection."""
     return lambda: connect(DATABASE_URL, schema, application="tests-relay")
+
+
+_TOKENS = TokenAuthority(TOKEN_SECRET)
+
+
+def bearer(unit: Unit) -> dict[str, str]:
+    """An Authorization header for a unit, signed with the tests' secret."""
+    return {"Authorization": f"Bearer {_TOKENS.mint(unit, timedelta(minutes=30))}"}
+
+
+def intake_settings(topics: Topics, schema: str, **extra: str) -> IntakeSettings:
+    """intake's settings for one test: its own topics and schema."""
+    return IntakeSettings.from_env(
+        {
+            "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+            "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+            "DATABASE_URL": DATABASE_URL,
+            "PRAHARI_DB_SCHEMA": schema,
+            "PRAHARI_TOPIC_PREFIX": topics.prefix,
+            "PRAHARI_INTAKE_MAX_BODY_BYTES": "8192",
+            **extra,
+        }
+    )

@@ -11,7 +11,6 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,15 @@ from aiohttp import web
 
 from prahari_devsinks.sms import SmsGateway
 from prahari_devsinks.smtp import MailSink, start_smtp
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics
 from tests.factories import AUDITOR, BIHAR_ROOM, CHANDAULI, OTHER_STATION, SONBHADRA, STATION, UP
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, eventually, free_port
+from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, bearer, eventually, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(180)]
 
-TOKENS = TokenAuthority(TOKEN_SECRET)
 SERVICES = ("intake", "cases", "notify")
-
-
-def bearer(unit: Unit) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS.mint(unit, timedelta(minutes=30))}"}
 
 
 @dataclass

@@ -3,55 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import TokenAuthority
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
-from prahari_events.telemetry import no_op_tracer
-from prahari_intake.config import Settings
 from prahari_intake.entrypoints.examples import EXAMPLES
-from prahari_intake.entrypoints.http import create_app
 from tests.factories import AUDITOR, CHANDAULI, STATE_ROOM, STATION
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, read_topic
+from tests.support import TOKEN_SECRET, bearer, read_topic
 
 pytestmark = pytest.mark.integration
-
-TOKENS = TokenAuthority(TOKEN_SECRET)
-
-
-def bearer(unit: Unit) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS.mint(unit, timedelta(minutes=10))}"}
-
-
-def intake_settings(topics: Topics, schema: str, **extra: str) -> Settings:
-    return Settings.from_env(
-        {
-            "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
-            "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-            "DATABASE_URL": DATABASE_URL,
-            "PRAHARI_DB_SCHEMA": schema,
-            "PRAHARI_TOPIC_PREFIX": topics.prefix,
-            "PRAHARI_INTAKE_MAX_BODY_BYTES": "8192",
-            **extra,
-        }
-    )
-
-
-@pytest.fixture
-async def client(
-    topics: Topics, schema: str, pool: asyncpg.Pool
-) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(intake_settings(topics, schema), no_op_tracer())
-    async with TestClient(TestServer(app)) as client:
-        yield client
-
 
 REPORT = EXAMPLES["rumour"]
 
@@ -221,7 +186,7 @@ async def test_no_token_or_a_bad_token_is_401(client: TestClient[Any, Any]) -> N
         "/v1/reports", json=REPORT, headers={"Authorization": "Bearer not-a-token"}
     )
     assert response.status == 401
-    expired = TOKENS.mint(STATION, timedelta(minutes=-10))
+    expired = TokenAuthority(TOKEN_SECRET).mint(STATION, timedelta(minutes=-10))
     response = await client.post(
         "/v1/reports", json=REPORT, headers={"Authorization": f"Bearer {expired}"}
     )

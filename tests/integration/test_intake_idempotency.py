@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -22,21 +21,11 @@ from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.service_layer.desk import request_hash
 from tests.factories import AUDITOR, OTHER_STATION, STATE_ROOM, STATION, report_envelope
-from tests.integration.test_intake_http import bearer, intake_settings
-from tests.support import eventually, read_topic
+from tests.support import bearer, eventually, intake_settings, read_topic
 
 pytestmark = pytest.mark.integration
 
 REPORT = EXAMPLES["rumour"]  # Sonbhadra, the STATION's district
-
-
-@pytest.fixture
-async def intake(
-    topics: Topics, schema: str, pool: asyncpg.Pool
-) -> AsyncIterator[TestClient[Any, Any]]:
-    app = create_app(intake_settings(topics, schema), no_op_tracer())
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 def keyed(unit: Any, key: str) -> dict[str, str]:
@@ -44,14 +33,14 @@ def keyed(unit: Any, key: str) -> dict[str, str]:
 
 
 async def test_a_retry_with_the_same_key_returns_the_same_report_and_creates_nothing(
-    intake: TestClient[Any, Any], topics: Topics
+    client: TestClient[Any, Any], topics: Topics
 ) -> None:
     key = str(uuid.uuid4())
-    first = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+    first = await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
     assert first.status == 202
     report_id = (await first.json())["report_id"]
     for _ in range(3):
-        again = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+        again = await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
         assert again.status == 200
         body = await again.json()
         assert body["report_id"] == report_id
@@ -60,37 +49,37 @@ async def test_a_retry_with_the_same_key_returns_the_same_report_and_creates_not
     assert len(await read_topic(topics.reports, at_least=1)) == 1
 
 
-async def test_keys_belong_to_their_unit(intake: TestClient[Any, Any], topics: Topics) -> None:
+async def test_keys_belong_to_their_unit(client: TestClient[Any, Any], topics: Topics) -> None:
     key = "same-key-different-units"
-    a = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
-    b = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATE_ROOM, key))
+    a = await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+    b = await client.post("/v1/reports", json=REPORT, headers=keyed(STATE_ROOM, key))
     assert (a.status, b.status) == (202, 202)
     assert (await a.json())["report_id"] != (await b.json())["report_id"]
 
 
-async def test_a_key_reused_for_a_different_report_is_refused(intake: TestClient[Any, Any]) -> None:
+async def test_a_key_reused_for_a_different_report_is_refused(client: TestClient[Any, Any]) -> None:
     key = str(uuid.uuid4())
     assert (
-        await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+        await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
     ).status == 202
     other = {**REPORT, "description": "कुछ और"}
-    response = await intake.post("/v1/reports", json=other, headers=keyed(STATION, key))
+    response = await client.post("/v1/reports", json=other, headers=keyed(STATION, key))
     assert response.status == 422
     assert (await response.json())["error"]["code"] == "idempotency_key_reused"
 
 
-async def test_a_malformed_key_is_named(intake: TestClient[Any, Any]) -> None:
-    response = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, "has space"))
+async def test_a_malformed_key_is_named(client: TestClient[Any, Any]) -> None:
+    response = await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, "has space"))
     assert response.status == 400
     assert "Idempotency-Key" in (await response.json())["error"]["fields"]
 
 
-async def test_a_refused_report_does_not_use_up_its_key(intake: TestClient[Any, Any]) -> None:
+async def test_a_refused_report_does_not_use_up_its_key(client: TestClient[Any, Any]) -> None:
     key = str(uuid.uuid4())
     bad = {**REPORT, "district": 135}  # Chandauli: not the station's district
-    assert (await intake.post("/v1/reports", json=bad, headers=keyed(STATION, key))).status == 403
+    assert (await client.post("/v1/reports", json=bad, headers=keyed(STATION, key))).status == 403
     assert (
-        await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+        await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
     ).status == 202
 
 
@@ -136,7 +125,7 @@ async def test_twins_racing_on_two_processes_file_one_report(
 
 
 async def test_a_key_whose_first_attempt_died_before_the_ack_publishes_the_same_event(
-    intake: TestClient[Any, Any], topics: Topics, pool: asyncpg.Pool, registry: Registry
+    client: TestClient[Any, Any], topics: Topics, pool: asyncpg.Pool, registry: Registry
 ) -> None:
     """The process recorded the key and died before Kafka acknowledged: the retry publishes
     the very envelope that was recorded (same event id), not a new report."""
@@ -153,7 +142,7 @@ async def test_a_key_whose_first_attempt_died_before_the_ack_publishes_the_same_
         topics.reports,
         registry.encode(stored),
     )
-    response = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+    response = await client.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
     assert response.status == 200
     assert (await response.json())["report_id"] == stored.payload["report_id"]
     [message] = await read_topic(topics.reports, at_least=1)
@@ -174,11 +163,11 @@ async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
     if pid is None:
         pytest.skip("needs the single local broker that infra/kafka.sh starts")
     settings = intake_settings(topics, schema, PRAHARI_INTAKE_KAFKA_ACK_TIMEOUT_S="1.5")
-    async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as intake:
+    async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as slow:
         key = str(uuid.uuid4())
         os.kill(pid, signal.SIGSTOP)  # the broker stops answering, as in a network partition
         try:
-            response = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+            response = await slow.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
         finally:
             os.kill(pid, signal.SIGCONT)
         assert response.status == 503
@@ -186,7 +175,7 @@ async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
         assert (await response.json())["error"]["code"] == "unavailable"
 
         async def filed() -> Any:
-            answer = await intake.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
+            answer = await slow.post("/v1/reports", json=REPORT, headers=keyed(STATION, key))
             return await answer.json() if answer.status in (200, 202) else None
 
         body = await eventually(filed, within=30, every=0.5)
@@ -196,25 +185,25 @@ async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
 
 
 async def test_report_status_is_visible_to_the_unit_its_control_rooms_and_auditors(
-    intake: TestClient[Any, Any],
+    client: TestClient[Any, Any],
 ) -> None:
-    response = await intake.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
     report_id = (await response.json())["report_id"]
     url = f"/v1/reports/{report_id}"
     for unit in (STATION, STATE_ROOM, AUDITOR):
-        answer = await intake.get(url, headers=bearer(unit))
+        answer = await client.get(url, headers=bearer(unit))
         assert answer.status == 200
         body = await answer.json()
         assert body["status"] == "received"
         assert body["reported_by"] == STATION.unit_id
-    assert (await intake.get(url, headers=bearer(OTHER_STATION))).status == 404
-    assert (await intake.get("/v1/reports/not-a-uuid", headers=bearer(STATION))).status == 404
+    assert (await client.get(url, headers=bearer(OTHER_STATION))).status == 404
+    assert (await client.get("/v1/reports/not-a-uuid", headers=bearer(STATION))).status == 404
 
 
 async def test_a_report_dead_lettered_downstream_shows_as_rejected_with_the_reason(
-    intake: TestClient[Any, Any], topics: Topics, producer: AIOKafkaProducer, registry: Registry
+    client: TestClient[Any, Any], topics: Topics, producer: AIOKafkaProducer, registry: Registry
 ) -> None:
-    response = await intake.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
     report_id = (await response.json())["report_id"]
     [message] = await read_topic(topics.reports, at_least=1)
     event = registry.decode(message.value or b"")
@@ -230,7 +219,7 @@ async def test_a_report_dead_lettered_downstream_shows_as_rejected_with_the_reas
     )
 
     async def rejected() -> dict[str, Any] | None:
-        answer = await intake.get(f"/v1/reports/{report_id}", headers=bearer(STATION))
+        answer = await client.get(f"/v1/reports/{report_id}", headers=bearer(STATION))
         body: dict[str, Any] = await answer.json()
         return body if body["status"] == "rejected" else None
 

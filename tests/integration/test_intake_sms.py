@@ -20,8 +20,7 @@ from prahari_events.registry import Registry
 from prahari_events.telemetry import no_op_tracer
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.entrypoints.inbound_sms import signature
-from tests.integration.test_intake_http import intake_settings
-from tests.support import free_port, read_topic
+from tests.support import free_port, intake_settings, read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -58,32 +58,17 @@ async def claim_key(
     return bool(claimed)
 
 
-async def accept_key_and_record(
-    pool: asyncpg.Pool, unit_id: str, key: str, report: Envelope
+async def record_received(
+    conn: Conn | asyncpg.Pool, report: Envelope, *, accepting: tuple[str, str] | None = None
 ) -> None:
-    """Mark the key accepted and record the report as received: one statement, one commit."""
+    """Record the report as received and, given (unit id, key), mark that idempotency key
+    accepted in the same statement: one commit for both."""
     p = report.payload
-    await pool.execute(
-        "WITH accepted AS (UPDATE idempotency_keys SET status = 'accepted', accepted_at = now()"
-        " WHERE unit_id = $1 AND key = $2 AND status = 'pending')"
-        " INSERT INTO report_status (report_id, unit_id, report_type, state, district, status,"
-        " received_at) VALUES ($3, $4, $5, $6, $7, 'received', $8)"
-        " ON CONFLICT (report_id) DO NOTHING",
-        unit_id,
-        key,
-        uuid.UUID(p["report_id"]),
-        report.actor.unit_id,
-        p["report_type"],
-        p["state"],
-        p["district"],
-        report.recorded_at,
-    )
-
-
-async def record_received(conn: Conn | asyncpg.Pool, report: Envelope) -> None:
-    p = report.payload
+    unit_id, key = accepting or (None, None)
     await conn.execute(
-        "INSERT INTO report_status (report_id, unit_id, report_type, state, district, status,"
+        "WITH accepted AS (UPDATE idempotency_keys SET status = 'accepted', accepted_at = now()"
+        " WHERE unit_id = $7 AND key = $8 AND status = 'pending')"
+        " INSERT INTO report_status (report_id, unit_id, report_type, state, district, status,"
         " received_at) VALUES ($1, $2, $3, $4, $5, 'received', $6)"
         " ON CONFLICT (report_id) DO NOTHING",
         uuid.UUID(p["report_id"]),
@@ -92,6 +77,8 @@ async def record_received(conn: Conn | asyncpg.Pool, report: Envelope) -> None:
         p["state"],
         p["district"],
         report.recorded_at,
+        unit_id,
+        key,
     )
 
 

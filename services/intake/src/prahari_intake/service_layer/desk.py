@@ -113,11 +113,9 @@ class ReportDesk:
                 assert twin is not None
                 return await self._replay(unit, key, twin, fingerprint)
         await self._publisher.publish(self._topic, envelope, body)
+        accepting = (unit.unit_id, key) if key is not None else None
         try:
-            if key is not None:
-                await repository.accept_key_and_record(self._pool, unit.unit_id, key, envelope)
-            else:
-                await repository.record_received(self._pool, envelope)
+            await repository.record_received(self._pool, envelope, accepting=accepting)
         except _DATABASE_DOWN:
             # The report is safe on Kafka: answer 202. The key stays pending, so a retry
             # republishes the same event (harmless); the status appears when the case opens.
@@ -142,7 +140,7 @@ class ReportDesk:
                 )
             envelope = self._registry.decode(existing.envelope)
             await self._publisher.publish(existing.topic, envelope, existing.envelope)
-            await repository.accept_key_and_record(self._pool, unit.unit_id, key, envelope)
+            await repository.record_received(self._pool, envelope, accepting=(unit.unit_id, key))
         status = await repository.report_status(self._pool, existing.report_id)
         return Filed(
             existing.report_id,
