@@ -9,7 +9,6 @@ event comes from PostgreSQL or from Kafka, because both decode through `Registry
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -204,8 +203,4 @@ class _EnvelopeSchema(Schema):
     payload = fields.Dict(keys=fields.String(), required=True)
 
 
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-__all__ = ["EventType", "Registry", "canonical_json", "iso", "new_id"]
+__all__ = ["EventType", "Registry", "canonical_json", "iso"]

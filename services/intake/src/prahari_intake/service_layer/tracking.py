@@ -23,10 +23,8 @@ log = logging.getLogger("prahari.intake.tracking")
 
 
 async def track(conn: Conn, event: Envelope) -> None:
-    """The idempotent consumer's handler for the reports and case-event topics."""
-    if event.type == REPORT_RECEIVED:
-        await repository.record_received(conn, event)
-    elif event.type == CASE_OPENED:
+    """The idempotent consumer's handler for the case-event topic."""
+    if event.type == CASE_OPENED:
         p = event.payload
         await repository.record_case_opened(
             conn,
