@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -22,6 +24,8 @@ from tests.factories import report_draft, report_envelope
 from tests.support import KAFKA, eventually, read_topic, relay_connection
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_relay_publishes_in_order_keyed_by_stream_and_marks_rows(
@@ -249,3 +253,42 @@ async def _at_least(consumer: IdempotentConsumer, n: int) -> bool | None:
 
 async def _dead(consumer: IdempotentConsumer) -> bool | None:
     return True if consumer.dead_lettered >= 1 else None
+
+
+async def test_a_consumer_process_killed_after_its_effect_and_before_its_commit(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    schema: str,
+    test_id: str,
+) -> None:
+    """A real process dies at the worst moment; the next consumer of the same group gets the
+    message again and recognises it: one effect."""
+    envelope = report_envelope(registry)
+    await _publish(producer, topics.reports, registry, envelope)
+    group = f"g-{test_id}"
+    crashing = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.consumer_process",
+        schema,
+        topics.reports,
+        group,
+        topics.deadletter,
+        cwd=ROOT,
+    )
+    assert await asyncio.wait_for(crashing.wait(), 60) == 9  # died where it was meant to
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    handler = Effects()
+    survivor = _consumer(pool, registry, topics, producer, handler, group)
+    async with running(survivor):
+        await eventually(lambda: _at_least(survivor, 1))  # handed the message again
+    assert handler.calls == 0  # redelivered, recognised, skipped
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM processed_messages WHERE event_id = $1", envelope.event_id
+        )
+        == 1
+    )
