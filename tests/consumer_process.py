@@ -34,7 +34,7 @@ async def main(schema: str, topic: str, group: str, deadletter: str) -> None:
     producer = make_producer(KAFKA, "consumer-process")
     await producer.start()
     consumer = DiesBeforeCommitting(
-        name="crashing-consumer",
+        name="test-consumer",  # the same consumer as the survivor, another process
         group_id=group,
         topics=[topic],
         bootstrap=KAFKA,

@@ -70,6 +70,8 @@ class IdempotentConsumer:
         group_id: str | None = None,
         max_attempts: int = 3,
     ) -> None:
+        # `name` is the consumer's identity in processed-message records: every instance of
+        # one consumer, in every process, must share it (the services use the group name).
         self.name = name
         self._topics = list(topics)
         self._bootstrap = bootstrap
