@@ -16,10 +16,13 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace import TracerProvider
 
 from prahari_events.config import CommonSettings
-from prahari_events.db import Migration, create_pool, migrate
+from prahari_events.consumer import Handler, IdempotentConsumer
+from prahari_events.db import Migration, connect, create_pool, migrate
 from prahari_events.kafka import make_producer
+from prahari_events.outbox import OutboxRelay
+from prahari_events.registry import Registry
 from prahari_events.telemetry import configure_logging
-from prahari_events.web import READY_CHECKS
+from prahari_events.web import READY_CHECKS, TRACER
 
 log = logging.getLogger("prahari.runtime")
 
@@ -44,6 +47,42 @@ def postgres_context(
             await pool.close()
 
     return context
+
+
+def outbox_relay(app: web.Application, common: CommonSettings, service: str) -> OutboxRelay:
+    """The service's outbox relay, with its leadership on a connection of its own."""
+    return OutboxRelay(
+        app[POOL],
+        app[PRODUCER],
+        schema=common.db_schema,
+        connect=lambda: connect(
+            common.database_url, common.db_schema, application=f"{service}-relay"
+        ),
+    )
+
+
+def idempotent_consumer(
+    app: web.Application,
+    common: CommonSettings,
+    *,
+    name: str,
+    topics: Sequence[str],
+    registry: Registry,
+    handler: Handler,
+    deadletter_topic: str,
+) -> IdempotentConsumer:
+    """A consumer on the app's pool, producer (for dead letters) and tracer."""
+    return IdempotentConsumer(
+        name=name,
+        topics=topics,
+        bootstrap=common.kafka_bootstrap,
+        pool=app[POOL],
+        registry=registry,
+        handler=handler,
+        producer=app[PRODUCER],
+        deadletter_topic=deadletter_topic,
+        tracer=app[TRACER],
+    )
 
 
 def producer_context(common: CommonSettings, service: str) -> CleanupContext:

@@ -17,20 +17,19 @@ from prahari_cases.domain.case import replay, stream_for
 from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.consumer import IdempotentConsumer
-from prahari_events.db import connect, event_store_migrations, package_migrations
+from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
-from prahari_events.outbox import OutboxRelay
 from prahari_events.runtime import (
     POOL,
-    PRODUCER,
     background,
+    idempotent_consumer,
+    outbox_relay,
     postgres_context,
     producer_context,
 )
 from prahari_events.store import EventStore
-from prahari_events.web import TRACER, authenticate, base_app, json_response
+from prahari_events.web import authenticate, base_app, json_response
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", EventStore)
@@ -145,24 +144,15 @@ async def list_cases(request: web.Request) -> web.Response:
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings, topics = app[SETTINGS], app[TOPICS]
-    relay = OutboxRelay(
-        app[POOL],
-        app[PRODUCER],
-        schema=settings.common.db_schema,
-        connect=lambda: connect(
-            settings.common.database_url, settings.common.db_schema, application="cases-relay"
-        ),
-    )
-    consumer = IdempotentConsumer(
+    relay = outbox_relay(app, settings.common, "cases")
+    consumer = idempotent_consumer(
+        app,
+        settings.common,
         name=settings.consumer_group,
         topics=[topics.reports],
-        bootstrap=settings.common.kafka_bootstrap,
-        pool=app[POOL],
         registry=app[STORE].registry,
         handler=CaseHandlers(app[STORE], topics.case_events),
-        producer=app[PRODUCER],
         deadletter_topic=topics.deadletter,
-        tracer=app[TRACER],
     )
     # Cleanup runs in reverse: the consumer stops first, then the relay flushes what the
     # consumer committed, then the producer and the pool close.

@@ -14,7 +14,6 @@ from opentelemetry.trace import Tracer
 from prahari_events import lgd
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.consumer import IdempotentConsumer
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import iso
 from prahari_events.errors import InvalidInput, NotFound
@@ -24,11 +23,12 @@ from prahari_events.runtime import (
     POOL,
     PRODUCER,
     background,
+    idempotent_consumer,
     postgres_context,
     producer_context,
 )
 from prahari_events.sms import HttpSmsGateway
-from prahari_events.web import TRACER, authenticate, base_app, json_response, read_json_object
+from prahari_events.web import authenticate, base_app, json_response, read_json_object
 from prahari_intake.adapters import repository
 from prahari_intake.adapters.publisher import KafkaPublisher
 from prahari_intake.adapters.senders import load_senders
@@ -129,16 +129,14 @@ async def _desk(app: web.Application) -> AsyncIterator[None]:
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings, topics = app[SETTINGS], app[TOPICS]
-    consumer = IdempotentConsumer(
+    consumer = idempotent_consumer(
+        app,
+        settings.common,
         name=settings.consumer_group,
         topics=[topics.case_events],
-        bootstrap=settings.common.kafka_bootstrap,
-        pool=app[POOL],
         registry=app[REGISTRY],
         handler=track,
-        producer=app[PRODUCER],
         deadletter_topic=topics.deadletter,
-        tracer=app[TRACER],
     )
     watcher = DeadLetterWatcher(
         settings.common.kafka_bootstrap,

@@ -13,15 +13,14 @@ from opentelemetry.trace import Tracer
 from prahari_events import lgd
 from prahari_events.auth import TokenAuthority
 from prahari_events.catalogue import build_registry
-from prahari_events.consumer import IdempotentConsumer
-from prahari_events.db import connect, event_store_migrations, package_migrations
+from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.errors import InvalidInput
 from prahari_events.kafka import Topics
-from prahari_events.outbox import OutboxRelay
 from prahari_events.runtime import (
     POOL,
-    PRODUCER,
     background,
+    idempotent_consumer,
+    outbox_relay,
     postgres_context,
     producer_context,
 )
@@ -76,7 +75,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
     settings, topics, store = app[SETTINGS], app[TOPICS], app[STORE]
-    pool, producer, tracer = app[POOL], app[PRODUCER], app[TRACER]
+    pool, tracer = app[POOL], app[TRACER]
     templates = {
         "en": SmsTemplate(settings.sms_template_en, "en", TEMPLATE_TEXT["en"]),
         "hi": SmsTemplate(settings.sms_template_hi, "hi", TEMPLATE_TEXT["hi"]),
@@ -94,14 +93,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             ),
             "email": SmtpSender(settings.smtp_host, settings.smtp_port, settings.mail_from),
         }
-        relay = OutboxRelay(
-            pool,
-            producer,
-            schema=settings.common.db_schema,
-            connect=lambda: connect(
-                settings.common.database_url, settings.common.db_schema, application="notify-relay"
-            ),
-        )
+        relay = outbox_relay(app, settings.common, "notify")
         dispatcher = Dispatcher(
             pool,
             store,
@@ -112,16 +104,14 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             retry_base_s=settings.retry_base_s,
             poll_s=settings.dispatch_poll_s,
         )
-        consumer = IdempotentConsumer(
+        consumer = idempotent_consumer(
+            app,
+            settings.common,
             name=settings.consumer_group,
             topics=[topics.case_events],
-            bootstrap=settings.common.kafka_bootstrap,
-            pool=pool,
             registry=store.registry,
             handler=handlers,
-            producer=producer,
             deadletter_topic=topics.deadletter,
-            tracer=tracer,
         )
         async with (
             background(app, "outbox-relay", relay.run(), relay.stop),
