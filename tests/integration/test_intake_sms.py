@@ -169,3 +169,21 @@ async def test_a_webhook_with_a_bad_signature_is_refused(
     response = await deliver(client, SEIZURE, secret="not-the-secret")
     assert response.status == 401
     assert gateway.requests == []
+
+
+async def test_a_signed_webhook_that_is_not_json_is_a_400_naming_the_body(
+    channel: tuple[TestClient[Any, Any], SmsGateway],
+) -> None:
+    client, gateway = channel
+    body = b"{not json"
+    response = await client.post(
+        "/v1/sms/inbound",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Prahari-Signature": signature(SECRET.encode(), body),
+        },
+    )
+    assert response.status == 400
+    assert "_body" in (await response.json())["error"]["fields"]
+    assert gateway.requests == []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from prahari_events.envelope import utcnow
 from prahari_events.errors import DeliveryError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from prahari_events.sms import HttpSmsGateway, SmsTemplate
 from prahari_events.telemetry import current_carrier
-from prahari_events.web import json_response
+from prahari_events.web import json_response, parse_json_object
 from prahari_intake.entrypoints import sms
 from prahari_intake.entrypoints.common import DESK, report_command
 from prahari_intake.service_layer.desk import request_hash
@@ -68,9 +67,7 @@ async def receive(request: web.Request) -> web.Response:
     if not hmac.compare_digest(given, signature(channel.secret, raw)):
         raise Unauthenticated("the webhook signature does not match")
     try:
-        message = _INBOUND.load(json.loads(raw.decode("utf-8")))
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the body is not JSON", fields={"_body": ["not JSON"]}) from None
+        message = _INBOUND.load(parse_json_object(raw))
     except ValidationError as exc:
         raise InvalidInput("invalid inbound SMS", fields=dict(exc.messages_dict)) from None
     unit = channel.senders.get(message["sender"])
