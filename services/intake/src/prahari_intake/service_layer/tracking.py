@@ -5,12 +5,12 @@ letter that rejected it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from prahari_events.catalogue import CASE_OPENED, REPORT_RECEIVED
 from prahari_events.db import Conn
@@ -71,8 +71,14 @@ class DeadLetterWatcher:
                     for message in messages:
                         await self._mark(message.value or b"", dict(message.headers))
                 if batch:
-                    with contextlib.suppress(Exception):
+                    try:
                         await consumer.commit()
+                    except KafkaError as exc:
+                        # Harmless: the next owner re-reads these and marks them again.
+                        log.warning(
+                            "dead-letter offset commit failed",
+                            extra={"fields": {"error": repr(exc)}},
+                        )
         finally:
             await consumer.stop()
 
