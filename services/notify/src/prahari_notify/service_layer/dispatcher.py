@@ -187,12 +187,13 @@ class Dispatcher:
         payload: dict[str, object],
     ) -> None:
         stream = stream_for(row["notification_id"])
-        version = await self._store.stream_version(conn, stream)
-        queued = (await self._store.read_stream(conn, stream, up_to_version=1))[0]
+        # One read gives both the version to append after and the queued event to cite.
+        history = await self._store.read_stream(conn, stream)
+        queued = history[0]
         await self._store.append(
             conn,
             stream,
-            version,
+            history[-1].stream_version,
             [
                 Draft(
                     type=event_type,
