@@ -89,8 +89,14 @@ def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.terminate()
         process.wait(30)
         asyncio.run(_cleanup(schema, topics))
-    # A 5xx anywhere would also have been logged as an error.
-    assert '"level": "ERROR"' not in log_path.read_text()
+    # A 5xx anywhere would also have been logged as an error by our own code. (aiokafka
+    # logs a transient ERROR while a brand-new broker creates its offsets topic.)
+    ours = [
+        line
+        for line in log_path.read_text().splitlines()
+        if '"level": "ERROR"' in line and '"logger": "prahari.' in line
+    ]
+    assert ours == []
 
 
 async def _cleanup(schema: str, topics: Topics) -> None:
