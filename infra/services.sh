@@ -12,10 +12,9 @@ mkdir -p "$var/log" "$var/run" "$var/dev"
 [ -f "$var/dev/token-secret" ] || head -c 32 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/token-secret"
 export PRAHARI_TOKEN_SECRET=${PRAHARI_TOKEN_SECRET:-$(cat "$var/dev/token-secret")}
 export DATABASE_URL=${DATABASE_URL:-$(infra/postgres.sh url)}
-export PRAHARI_NOTIFY_DIRECTORY=${PRAHARI_NOTIFY_DIRECTORY:-$root/infra/dev/control-rooms.json}
+export PRAHARI_UNIT_DIRECTORY=${PRAHARI_UNIT_DIRECTORY:-$root/infra/dev/units.json}
 export PRAHARI_SMS_GATEWAY_URL=${PRAHARI_SMS_GATEWAY_URL:-http://127.0.0.1:8090/sms}
 export PRAHARI_TRACE_FILE=${PRAHARI_TRACE_FILE:-$var/log/traces.jsonl}
-export PRAHARI_SMS_SENDERS=${PRAHARI_SMS_SENDERS:-$root/infra/dev/sms-senders.json}
 [ -f "$var/dev/sms-webhook-secret" ] || head -c 24 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/sms-webhook-secret"
 export PRAHARI_SMS_WEBHOOK_SECRET=${PRAHARI_SMS_WEBHOOK_SECRET:-$(cat "$var/dev/sms-webhook-secret")}
 

@@ -52,13 +52,15 @@ async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[
     await runner.setup()
     sms_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", sms_port).start()
-    directory = tmp_path / "control-rooms.json"
+    directory = tmp_path / "units.json"
     directory.write_text(
         json.dumps(
             {
-                "control_rooms": [
+                "units": [
                     {
+                        "unit_id": "UP-SON-DCR",
                         "name": "District Control Room, Sonbhadra",
+                        "kind": "district_control_room",
                         "state": UP,
                         "district": SONBHADRA,
                         "email": "dcr-184@control-room.prahari.test",
@@ -66,7 +68,9 @@ async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[
                         "language": "hi",
                     },
                     {
+                        "unit_id": "UP-SCR",
                         "name": "State Control Room, Uttar Pradesh",
+                        "kind": "state_control_room",
                         "state": UP,
                         "district": None,
                         "email": "scr-9@control-room.prahari.test",
@@ -86,7 +90,7 @@ async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[
         "DATABASE_URL": DATABASE_URL,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,
         "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
-        "PRAHARI_NOTIFY_DIRECTORY": str(directory),
+        "PRAHARI_UNIT_DIRECTORY": str(directory),
         "PRAHARI_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/sms",
         "PRAHARI_SMTP_PORT": str(smtp_port),
         "PRAHARI_NOTIFY_RETRY_BASE_S": "0.2",
@@ -179,10 +183,11 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert (await _json(http, "GET", case_url, BIHAR_ROOM))[0] == 404
         status, other = await _json(http, "GET", f"{system.urls['cases']}/v1/cases", OTHER_STATION)
         assert (status, other["cases"]) == (200, [])
-        status, _ = await _json(
+        # A filter narrows what the unit may see; it never widens it.
+        status, other = await _json(
             http, "GET", f"{system.urls['cases']}/v1/cases?district={CHANDAULI}", STATION
         )
-        assert status == 403
+        assert (status, other["cases"]) == (200, [])
 
         # The unit can follow its report to the case.
         async def case_opened() -> dict[str, Any] | None:

@@ -32,18 +32,19 @@ PHONE = "+919000000135"  # registered to an excise unit in Chandauli
 async def channel(
     topics: Topics, schema: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> AsyncIterator[tuple[TestClient[Any, Any], SmsGateway]]:
-    senders = tmp_path / "senders.json"
-    senders.write_text(
+    units = tmp_path / "units.json"
+    units.write_text(
         json.dumps(
             {
-                "senders": [
+                "units": [
                     {
-                        "phone": PHONE,
                         "unit_id": "UP-CHA-EXCISE-1",
+                        "name": "Excise Unit 1, Chandauli",
                         "kind": "excise_unit",
-                        "role": "reporter",
                         "state": 9,
                         "district": 135,
+                        "phone": PHONE,
+                        "email": None,
                     }
                 ]
             }
@@ -57,7 +58,7 @@ async def channel(
     settings = intake_settings(
         topics,
         schema,
-        PRAHARI_SMS_SENDERS=str(senders),
+        PRAHARI_UNIT_DIRECTORY=str(units),
         PRAHARI_SMS_WEBHOOK_SECRET=SECRET,
         PRAHARI_SMS_GATEWAY_URL=f"http://127.0.0.1:{port}/sms",
     )

@@ -32,5 +32,5 @@ def test_secrets_do_not_print_themselves() -> None:
 
 
 def test_notify_needs_its_gateway_and_directory() -> None:
-    with pytest.raises(ConfigError, match="PRAHARI_NOTIFY_DIRECTORY"):
+    with pytest.raises(ConfigError, match="PRAHARI_UNIT_DIRECTORY"):
         NotifySettings.from_env({"PRAHARI_TOKEN_SECRET": "s" * 20})

@@ -13,9 +13,65 @@ from prahari_events.registry import Registry
 
 REPORT_TYPES = ("rumour", "smuggling_tip", "seizure", "intelligence", "incident")
 CHANNELS = ("sms", "email")
+# Seizure vocabulary (the Election Commission's ESMS): reports and cases record seizures in
+# the same words, so a total never has to translate between them.
+COMMODITIES = ("cash", "liquor", "drugs", "precious_metals", "freebies", "arms", "other")
+# The unit each seizure category is counted in (ESMS: liquor in litres, drugs in kg).
+SEIZURE_UNITS = {
+    "cash": "inr",
+    "liquor": "litres",
+    "drugs": "kg",
+    "precious_metals": "grams",
+    "freebies": "count",
+    "arms": "count",
+    "other": "count",
+}
+AGENCIES = (
+    "state_police",
+    "excise",
+    "income_tax",
+    "rbi",
+    "dri",
+    "gst",
+    "customs",
+    "ed",
+    "ncb",
+    "rpf",
+    "cisf",
+    "ssb",
+    "bsf",
+    "forest",
+    "flying_squad",
+    "static_surveillance_team",
+    "other",
+)
+ESCALATION_LEVELS = ("district", "state")
+DISPOSITIONS = (
+    "action_taken",
+    "fir_registered",
+    "seizure_made",
+    "dropped_false",
+    "dropped_no_evidence",
+    "duplicate",
+    "referred",
+)
 
 REPORT_RECEIVED = "report.received"
 CASE_OPENED = "case.opened"
+CASE_ASSIGNED = "case.assigned"
+CASE_ACKNOWLEDGED = "case.acknowledged"
+CASE_NOTE_ADDED = "case.note_added"
+CASE_FIELD_REPORT_FILED = "case.field_report_filed"
+CASE_SEIZURE_RECORDED = "case.seizure_recorded"
+CASE_ESCALATED = "case.escalated"
+CASE_SHARED = "case.shared"
+CASE_SHARE_REVOKED = "case.share_revoked"
+CASE_TRANSFER_REQUESTED = "case.transfer_requested"
+CASE_TRANSFER_WITHDRAWN = "case.transfer_withdrawn"
+CASE_TRANSFERRED = "case.transferred"
+CASE_TRANSFER_REFUSED = "case.transfer_refused"
+CASE_CLOSED = "case.closed"
+CASE_REOPENED = "case.reopened"
 NOTIFICATION_QUEUED = "notification.queued"
 NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_FAILED = "notification.failed"
@@ -53,6 +109,121 @@ class CaseOpenedV1(Schema):
     decide_by = fields.AwareDateTime(required=True)
 
 
+class _UnitRefSchema(Schema):
+    """A unit as the directory names it: unit ids are unique within a state only."""
+
+    state = fields.Integer(required=True)
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class _AssigneeSchema(_UnitRefSchema):
+    kind = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class _AreaSchema(Schema):
+    state = fields.Integer(required=True)
+    district = fields.Integer(required=True, allow_none=True)
+
+
+class _AttachmentSchema(Schema):
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    media_type = fields.String(required=True, validate=validate.Length(min=3, max=127))
+    size = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class CaseAssignedV1(Schema):
+    case_id = fields.UUID(required=True)
+    assignee = fields.Nested(_AssigneeSchema, required=True)
+    note = fields.String(required=True, allow_none=True)
+
+
+class CaseAcknowledgedV1(Schema):
+    case_id = fields.UUID(required=True)
+    assignee = fields.Nested(_UnitRefSchema, required=True)
+
+
+class CaseNoteAddedV1(Schema):
+    case_id = fields.UUID(required=True)
+    note_id = fields.UUID(required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1))
+    attachments = fields.List(fields.Nested(_AttachmentSchema), required=True)
+
+
+class CaseFieldReportFiledV1(Schema):
+    case_id = fields.UUID(required=True)
+    findings = fields.String(required=True, validate=validate.Length(min=1))
+    action_taken = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseSeizureRecordedV1(Schema):
+    case_id = fields.UUID(required=True)
+    seizure_id = fields.UUID(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(COMMODITIES))
+    quantity = fields.Float(required=True, allow_nan=False)
+    unit = fields.String(
+        required=True, validate=validate.OneOf(sorted(set(SEIZURE_UNITS.values())))
+    )
+    value_inr = fields.Integer(required=True, validate=validate.Range(min=0))
+    agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
+    fir_number = fields.String(required=True, allow_none=True)
+    police_station = fields.String(required=True, allow_none=True)
+
+
+class CaseEscalatedV1(Schema):
+    case_id = fields.UUID(required=True)
+    from_level = fields.String(required=True, validate=validate.OneOf(ESCALATION_LEVELS))
+    to_level = fields.String(required=True, validate=validate.OneOf(ESCALATION_LEVELS))
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseSharedV1(Schema):
+    case_id = fields.UUID(required=True)
+    partner = fields.Nested(_AreaSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseShareRevokedV1(Schema):
+    case_id = fields.UUID(required=True)
+    partner = fields.Nested(_AreaSchema, required=True)
+
+
+class CaseTransferRequestedV1(Schema):
+    case_id = fields.UUID(required=True)
+    to = fields.Nested(_AreaSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseTransferWithdrawnV1(Schema):
+    case_id = fields.UUID(required=True)
+    to = fields.Nested(_AreaSchema, required=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+class CaseTransferredV1(Schema):
+    case_id = fields.UUID(required=True)
+    origin = fields.Nested(_AreaSchema, required=True, data_key="from")
+    to = fields.Nested(_AreaSchema, required=True)
+
+
+class CaseTransferRefusedV1(Schema):
+    case_id = fields.UUID(required=True)
+    to = fields.Nested(_AreaSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseClosedV1(Schema):
+    case_id = fields.UUID(required=True)
+    disposition = fields.String(required=True, validate=validate.OneOf(DISPOSITIONS))
+    summary = fields.String(required=True, validate=validate.Length(min=1))
+    duplicate_of = fields.UUID(required=True, allow_none=True)
+
+
+class CaseReopenedV1(Schema):
+    case_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
 class _RecipientSchema(Schema):
     name = fields.String(required=True)
     address = fields.String(required=True)
@@ -88,6 +259,20 @@ def build_registry() -> Registry:
     registry = Registry()
     registry.register(REPORT_RECEIVED, {1: ReportReceivedV1})
     registry.register(CASE_OPENED, {1: CaseOpenedV1})
+    registry.register(CASE_ASSIGNED, {1: CaseAssignedV1})
+    registry.register(CASE_ACKNOWLEDGED, {1: CaseAcknowledgedV1})
+    registry.register(CASE_NOTE_ADDED, {1: CaseNoteAddedV1})
+    registry.register(CASE_FIELD_REPORT_FILED, {1: CaseFieldReportFiledV1})
+    registry.register(CASE_SEIZURE_RECORDED, {1: CaseSeizureRecordedV1})
+    registry.register(CASE_ESCALATED, {1: CaseEscalatedV1})
+    registry.register(CASE_SHARED, {1: CaseSharedV1})
+    registry.register(CASE_SHARE_REVOKED, {1: CaseShareRevokedV1})
+    registry.register(CASE_TRANSFER_REQUESTED, {1: CaseTransferRequestedV1})
+    registry.register(CASE_TRANSFER_WITHDRAWN, {1: CaseTransferWithdrawnV1})
+    registry.register(CASE_TRANSFERRED, {1: CaseTransferredV1})
+    registry.register(CASE_TRANSFER_REFUSED, {1: CaseTransferRefusedV1})
+    registry.register(CASE_CLOSED, {1: CaseClosedV1})
+    registry.register(CASE_REOPENED, {1: CaseReopenedV1})
     registry.register(NOTIFICATION_QUEUED, {1: NotificationQueuedV1})
     registry.register(NOTIFICATION_SENT, {1: NotificationSentV1})
     registry.register(NOTIFICATION_FAILED, {1: NotificationFailedV1})

@@ -56,6 +56,26 @@ class ConcurrencyError(PrahariError):
     retriable = True
 
 
+class InvalidTransition(PrahariError):
+    """The command does not apply to the aggregate as it stands (a closed case cannot be
+    assigned); `fields` names the current status and what is allowed from it."""
+
+    code = "invalid_transition"
+
+
+class PreconditionRequired(PrahariError):
+    """A state-changing command came without If-Match: the caller must say which version
+    it decided on."""
+
+    code = "precondition_required"
+
+
+class PreconditionFailed(PrahariError):
+    """If-Match named a version that is no longer current; re-read and decide again."""
+
+    code = "precondition_failed"
+
+
 class Unavailable(PrahariError):
     """A dependency (Kafka, PostgreSQL, a gateway) did not answer; try again later."""
 

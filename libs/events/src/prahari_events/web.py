@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
 from aiohttp import web
+from marshmallow import Schema, ValidationError
 from opentelemetry.trace import SpanKind, Tracer
 
 from prahari_events.auth import TokenAuthority, Unit
@@ -18,8 +20,11 @@ from prahari_events.errors import (
     Forbidden,
     IdempotencyKeyReused,
     InvalidInput,
+    InvalidTransition,
     NotFound,
     PrahariError,
+    PreconditionFailed,
+    PreconditionRequired,
     Unauthenticated,
     Unavailable,
 )
@@ -39,6 +44,9 @@ _STATUS: dict[type[PrahariError], int] = {
     Forbidden: 403,
     NotFound: 404,
     ConcurrencyError: 409,
+    InvalidTransition: 409,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
     Unavailable: 503,
 }
 RETRY_AFTER_S = 5
@@ -134,6 +142,33 @@ def authenticate(request: web.Request) -> Unit:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("a bearer token is required (Authorization: Bearer <token>)")
     return request.app[TOKENS].verify(token.strip())
+
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe and the IETF draft do
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The request's Idempotency-Key, if any; 400 when it is malformed."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _KEY.match(key):
+        raise InvalidInput(
+            "invalid Idempotency-Key",
+            fields={"Idempotency-Key": ["1 to 255 visible ASCII characters, e.g. a UUID"]},
+        )
+    return key
+
+
+def load_input(schema: Schema, data: Any, message: str = "invalid input") -> dict[str, Any]:
+    """Load request data with a marshmallow schema, or a 400 naming each bad field."""
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as exc:
+        messages = exc.messages
+        fields = dict(messages) if isinstance(messages, dict) else {"_body": messages}
+        raise InvalidInput(message, fields=fields) from None
+    return loaded
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:

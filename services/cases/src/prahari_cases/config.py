@@ -3,7 +3,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
+from prahari_cases.domain.commands import Deadlines
 from prahari_events.config import CommonSettings, Env
 
 
@@ -11,6 +13,8 @@ from prahari_events.config import CommonSettings, Env
 class Settings:
     common: CommonSettings
     consumer_group: str
+    unit_directory_path: str
+    deadlines: Deadlines
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -19,4 +23,10 @@ class Settings:
         return cls(
             common=common,
             consumer_group=env.text("PRAHARI_CASES_GROUP", f"{common.topic_prefix}cases"),
+            unit_directory_path=env.text("PRAHARI_UNIT_DIRECTORY"),
+            # The cVIGIL budget by default: assign within 5 minutes, decide within 100.
+            deadlines=Deadlines(
+                assign_within=timedelta(seconds=env.number("PRAHARI_CASES_ASSIGN_WITHIN_S", 300)),
+                decide_within=timedelta(seconds=env.number("PRAHARI_CASES_DECIDE_WITHIN_S", 6000)),
+            ),
         )

@@ -13,8 +13,9 @@ class Settings:
     max_body_bytes: int
     kafka_ack_timeout_s: float
     consumer_group: str
-    # The SMS channel is on when a sender registry is configured; it then needs the rest.
-    sms_senders_path: str | None
+    # The SMS channel is on when its webhook secret is configured; it then needs the unit
+    # directory (whose phones may file reports) and the gateway that carries the replies.
+    unit_directory_path: str | None
     sms_webhook_secret: str | None
     sms_gateway_url: str | None
     sms_sender_id: str
@@ -24,15 +25,15 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(os.environ if environ is None else environ)
         common = CommonSettings.from_env(env, service="intake", default_port=8081)
-        senders = env.optional("PRAHARI_SMS_SENDERS")
+        sms = env.optional("PRAHARI_SMS_WEBHOOK_SECRET") is not None
         return cls(
             common=common,
             max_body_bytes=env.integer("PRAHARI_INTAKE_MAX_BODY_BYTES", 64 * 1024),
             kafka_ack_timeout_s=env.number("PRAHARI_INTAKE_KAFKA_ACK_TIMEOUT_S", 10.0),
             consumer_group=env.text("PRAHARI_INTAKE_GROUP", f"{common.topic_prefix}intake"),
-            sms_senders_path=senders,
-            sms_webhook_secret=env.secret("PRAHARI_SMS_WEBHOOK_SECRET") if senders else None,
-            sms_gateway_url=env.text("PRAHARI_SMS_GATEWAY_URL") if senders else None,
+            unit_directory_path=env.text("PRAHARI_UNIT_DIRECTORY") if sms else None,
+            sms_webhook_secret=env.secret("PRAHARI_SMS_WEBHOOK_SECRET") if sms else None,
+            sms_gateway_url=env.text("PRAHARI_SMS_GATEWAY_URL") if sms else None,
             sms_sender_id=env.text("PRAHARI_SMS_SENDER_ID", "PRHARI"),
             dlt_entity_id=env.text("PRAHARI_DLT_ENTITY_ID", "1001000000000000000"),
         )

@@ -31,7 +31,7 @@ class Settings:
         return cls(
             common=common,
             consumer_group=env.text("PRAHARI_NOTIFY_GROUP", f"{common.topic_prefix}notify"),
-            directory_path=env.text("PRAHARI_NOTIFY_DIRECTORY"),
+            directory_path=env.text("PRAHARI_UNIT_DIRECTORY"),
             sms_gateway_url=env.text("PRAHARI_SMS_GATEWAY_URL"),
             sms_sender_id=env.text("PRAHARI_SMS_SENDER_ID", "PRHARI"),
             dlt_entity_id=env.text("PRAHARI_DLT_ENTITY_ID", "1001000000000000000"),

@@ -1,25 +1,32 @@
-"""The case aggregate: decisions take events in and give drafts of new events out; a case's
-state is a fold over its events. No I/O here."""
+"""The case aggregate. `decide(case, command, now)` gives the events a command causes, or
+refuses it with a domain error; `evolve(case, event)` folds one stored event into the case
+and always advances its version. A case is a fold over its events; no I/O here.
+
+Statuses: open -> assigned -> acknowledged -> reported (field report in) -> closed, and
+reopened goes back to open. Escalation is a level on the case (district, state), not a
+status. Who may issue each command is the access policy's business
+(`prahari_events.policy`), checked before `decide` is asked.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from prahari_events.catalogue import CASE_OPENED, REPORT_RECEIVED
-from prahari_events.envelope import Draft, Envelope, iso, service_actor
+from prahari_cases.domain import commands as cmd
+from prahari_cases.domain import events as ev
+from prahari_events.envelope import JSON, Actor, Envelope, iso
+from prahari_events.errors import InvalidInput, InvalidTransition
+from prahari_events.policy import Area, CaseAccess
 
 # Case ids are derived from report ids, so however often a report is delivered, it can only
 # ever name one case.
 _CASE_IDS = uuid.UUID("6f1c3a52-9e1e-4c43-8a51-3a7d0c1b2e90")
-
-# The Election Commission's cVIGIL budget (The Tribune, 2024): assign within 5 minutes,
-# decide within 100.
-ASSIGN_WITHIN = timedelta(minutes=5)
-DECIDE_WITHIN = timedelta(minutes=100)
 
 
 def case_id_for(report_id: uuid.UUID) -> uuid.UUID:
@@ -30,88 +37,524 @@ def stream_for(case_id: uuid.UUID) -> str:
     return f"case-{case_id}"
 
 
+class Status(StrEnum):
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    REPORTED = "reported"
+    CLOSED = "closed"
+
+
+class Level(StrEnum):
+    DISTRICT = "district"
+    STATE = "state"
+
+
+_ACTIVE = frozenset({Status.OPEN, Status.ASSIGNED, Status.ACKNOWLEDGED, Status.REPORTED})
+_ANY = frozenset(Status)
+
+# From which statuses each command may be given. A status missing here is a refusal that
+# names the current status and what is allowed from it.
+TRANSITIONS: dict[type[Any], frozenset[Status]] = {
+    cmd.Assign: _ACTIVE,
+    cmd.Acknowledge: frozenset({Status.ASSIGNED}),
+    cmd.AddNote: _ANY,
+    cmd.FileFieldReport: frozenset({Status.ACKNOWLEDGED, Status.REPORTED}),
+    cmd.RecordSeizure: _ACTIVE,
+    cmd.Escalate: _ACTIVE,
+    cmd.Share: _ACTIVE,
+    cmd.RevokeShare: _ANY,
+    cmd.RequestTransfer: _ACTIVE,
+    cmd.WithdrawTransfer: _ACTIVE,
+    cmd.AcceptTransfer: _ACTIVE,
+    cmd.RefuseTransfer: _ACTIVE,
+    cmd.Close: _ACTIVE,
+    cmd.Reopen: frozenset({Status.CLOSED}),
+}
+COMMAND_NAMES: dict[type[Any], str] = {
+    cmd.Assign: "assign",
+    cmd.Acknowledge: "acknowledge",
+    cmd.AddNote: "add_note",
+    cmd.FileFieldReport: "file_field_report",
+    cmd.RecordSeizure: "record_seizure",
+    cmd.Escalate: "escalate",
+    cmd.Share: "share",
+    cmd.RevokeShare: "revoke_share",
+    cmd.RequestTransfer: "request_transfer",
+    cmd.WithdrawTransfer: "withdraw_transfer",
+    cmd.AcceptTransfer: "accept_transfer",
+    cmd.RefuseTransfer: "refuse_transfer",
+    cmd.Close: "close",
+    cmd.Reopen: "reopen",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    note_id: uuid.UUID
+    text: str
+    attachments: tuple[ev.Attachment, ...]
+    by: Actor
+    at: datetime
+
+    def to_json(self) -> JSON:
+        return {
+            "note_id": str(self.note_id),
+            "text": self.text,
+            "attachments": [a.to_json() for a in self.attachments],
+            "by": self.by.to_json(),
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Note:
+        return cls(
+            uuid.UUID(p["note_id"]),
+            p["text"],
+            tuple(ev.Attachment.from_json(a) for a in p["attachments"]),
+            Actor(**p["by"]),
+            datetime.fromisoformat(p["at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Seizure:
+    record: ev.SeizureRecorded
+    by: Actor
+    at: datetime
+
+    def to_json(self) -> JSON:
+        body = self.record.payload()
+        del body["case_id"]
+        return {**body, "by": self.by.to_json(), "at": iso(self.at)}
+
+    @classmethod
+    def from_json(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Seizure:
+        record = ev.SeizureRecorded.parse({**p, "case_id": str(case_id)})
+        return cls(record, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReport:
+    findings: str
+    action_taken: str
+    by: Actor
+    at: datetime
+
+    def to_json(self) -> JSON:
+        return {
+            "findings": self.findings,
+            "action_taken": self.action_taken,
+            "by": self.by.to_json(),
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> FieldReport:
+        return cls(
+            p["findings"], p["action_taken"], Actor(**p["by"]), datetime.fromisoformat(p["at"])
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ShareGrant:
+    partner: Area
+    reason: str
+    since: datetime
+
+    def to_json(self) -> JSON:
+        return {**ev.area_json(self.partner), "reason": self.reason, "since": iso(self.since)}
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> ShareGrant:
+        return cls(ev.area_from(p), p["reason"], datetime.fromisoformat(p["since"]))
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTransfer:
+    to: Area
+    reason: str
+    requested_at: datetime
+
+    def to_json(self) -> JSON:
+        return {
+            "to": ev.area_json(self.to),
+            "reason": self.reason,
+            "requested_at": iso(self.requested_at),
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> PendingTransfer:
+        return cls(ev.area_from(p["to"]), p["reason"], datetime.fromisoformat(p["requested_at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    disposition: str
+    summary: str
+    duplicate_of: uuid.UUID | None
+    at: datetime
+
+    def to_json(self) -> JSON:
+        return {
+            "disposition": self.disposition,
+            "summary": self.summary,
+            "duplicate_of": str(self.duplicate_of) if self.duplicate_of else None,
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Closure:
+        return cls(
+            p["disposition"],
+            p["summary"],
+            uuid.UUID(p["duplicate_of"]) if p["duplicate_of"] else None,
+            datetime.fromisoformat(p["at"]),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Case:
     case_id: uuid.UUID
     version: int
-    status: str
+    status: Status
+    level: Level
     report_id: uuid.UUID
+    report_ids: tuple[uuid.UUID, ...]
     report_type: str
     description: str
-    state: int
-    district: int
-    reported_by: dict[str, Any]
+    place: Area  # the owner's jurisdiction: moves with a transfer
+    reported_by: ev.Reporter
     opened_at: datetime
+    updated_at: datetime
     assign_by: datetime
     decide_by: datetime
+    correlation_id: uuid.UUID
     trace_id: str | None
+    assignee: ev.Assignee | None = None
+    assigned_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    field_report: FieldReport | None = None
+    notes: tuple[Note, ...] = ()
+    seizures: tuple[Seizure, ...] = ()
+    shares: tuple[ShareGrant, ...] = ()
+    former_owners: tuple[Area, ...] = ()
+    transfer: PendingTransfer | None = None
+    closure: Closure | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def state(self) -> int:
+        return self.place.state
+
+    @property
+    def district(self) -> int:
+        assert self.place.district is not None
+        return self.place.district
+
+    def access(self) -> CaseAccess:
+        return CaseAccess(
+            owner=self.place,
+            reported_by=self.reported_by.ref,
+            assignee=self.assignee.ref if self.assignee else None,
+            shares=tuple(s.partner for s in self.shares),
+            former_owners=self.former_owners,
+            transfer_to=self.transfer.to if self.transfer else None,
+        )
+
+    def to_json(self) -> JSON:
+        """The case as clients read it, and as the read model keeps it: `from_json` gives
+        back exactly this case, so a command can start from the read model's row."""
         return {
             "case_id": str(self.case_id),
             "version": self.version,
-            "status": self.status,
+            "status": self.status.value,
+            "level": self.level.value,
             "report_id": str(self.report_id),
+            "report_ids": [str(r) for r in self.report_ids],
             "report_type": self.report_type,
             "description": self.description,
-            "state": self.state,
-            "district": self.district,
-            "reported_by": self.reported_by,
+            "state": self.place.state,
+            "district": self.place.district,
+            "reported_by": self.reported_by.to_json(),
             "opened_at": iso(self.opened_at),
+            "updated_at": iso(self.updated_at),
             "assign_by": iso(self.assign_by),
             "decide_by": iso(self.decide_by),
+            "correlation_id": str(self.correlation_id),
             "trace_id": self.trace_id,
+            "assignee": self.assignee.to_json() if self.assignee else None,
+            "assigned_at": iso(self.assigned_at) if self.assigned_at else None,
+            "acknowledged_at": iso(self.acknowledged_at) if self.acknowledged_at else None,
+            "field_report": self.field_report.to_json() if self.field_report else None,
+            "notes": [n.to_json() for n in self.notes],
+            "seizures": [s.to_json() for s in self.seizures],
+            "shares": [s.to_json() for s in self.shares],
+            "former_owners": [ev.area_json(a) for a in self.former_owners],
+            "transfer": self.transfer.to_json() if self.transfer else None,
+            "closure": self.closure.to_json() if self.closure else None,
         }
 
-
-def open_case(report: Envelope, now: datetime) -> list[Draft]:
-    if report.type != REPORT_RECEIVED:
-        raise ValueError(f"a case is opened from {REPORT_RECEIVED}, not {report.type}")
-    p = report.payload
-    case_id = case_id_for(uuid.UUID(p["report_id"]))
-    return [
-        Draft(
-            type=CASE_OPENED,
-            payload={
-                "case_id": str(case_id),
-                "report_id": p["report_id"],
-                "report_type": p["report_type"],
-                "description": p["description"],
-                "state": p["state"],
-                "district": p["district"],
-                "reported_by": report.actor.to_json(),
-                "reported_at": iso(report.recorded_at),
-                "assign_by": iso(now + ASSIGN_WITHIN),
-                "decide_by": iso(now + DECIDE_WITHIN),
-            },
-            actor=service_actor("cases"),
-            jurisdiction=report.jurisdiction,
-            correlation_id=report.correlation_id,
-            causation_id=report.event_id,
-            occurred_at=now,
-        )
-    ]
-
-
-def evolve(case: Case | None, event: Envelope) -> Case | None:
-    p = event.payload
-    if event.type == CASE_OPENED:
-        return Case(
-            case_id=uuid.UUID(p["case_id"]),
-            version=event.stream_version,
-            status="open",
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Case:
+        case_id = uuid.UUID(p["case_id"])
+        return cls(
+            case_id=case_id,
+            version=p["version"],
+            status=Status(p["status"]),
+            level=Level(p["level"]),
             report_id=uuid.UUID(p["report_id"]),
+            report_ids=tuple(uuid.UUID(r) for r in p["report_ids"]),
             report_type=p["report_type"],
             description=p["description"],
-            state=p["state"],
-            district=p["district"],
-            reported_by=dict(p["reported_by"]),
-            opened_at=event.recorded_at,
+            place=Area(p["state"], p["district"]),
+            reported_by=ev.Reporter.from_json(p["reported_by"]),
+            opened_at=datetime.fromisoformat(p["opened_at"]),
+            updated_at=datetime.fromisoformat(p["updated_at"]),
             assign_by=datetime.fromisoformat(p["assign_by"]),
             decide_by=datetime.fromisoformat(p["decide_by"]),
-            trace_id=event.trace_id,
+            correlation_id=uuid.UUID(p["correlation_id"]),
+            trace_id=p["trace_id"],
+            assignee=ev.Assignee.from_json(p["assignee"]) if p["assignee"] else None,
+            assigned_at=_moment(p["assigned_at"]),
+            acknowledged_at=_moment(p["acknowledged_at"]),
+            field_report=FieldReport.from_json(p["field_report"]) if p["field_report"] else None,
+            notes=tuple(Note.from_json(n) for n in p["notes"]),
+            seizures=tuple(Seizure.from_json(case_id, s) for s in p["seizures"]),
+            shares=tuple(ShareGrant.from_json(s) for s in p["shares"]),
+            former_owners=tuple(ev.area_from(a) for a in p["former_owners"]),
+            transfer=PendingTransfer.from_json(p["transfer"]) if p["transfer"] else None,
+            closure=Closure.from_json(p["closure"]) if p["closure"] else None,
         )
-    return case
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- decide ---------------------------------------------------------------------------------
+
+
+def allowed_commands(status: Status) -> list[str]:
+    return [COMMAND_NAMES[kind] for kind, allowed in TRANSITIONS.items() if status in allowed]
+
+
+def _refuse(case: Case, command: object, why: str | None = None) -> InvalidTransition:
+    name = COMMAND_NAMES[type(command)]
+    message = why or f"cannot {name.replace('_', ' ')} a case that is {case.status.value}"
+    return InvalidTransition(
+        message,
+        fields={
+            "status": case.status.value,
+            "allowed_from": sorted(s.value for s in TRANSITIONS[type(command)]),
+            "allowed_now": allowed_commands(case.status),
+        },
+    )
+
+
+def decide(case: Case | None, command: cmd.Command, now: datetime) -> list[ev.CaseEvent]:
+    """The events `command` causes on `case`; a domain error when it does not apply."""
+    if isinstance(command, cmd.OpenCase):
+        if case is not None:
+            return []  # the report was seen before, under another delivery: nothing new
+        return [
+            ev.CaseOpened(
+                case_id=command.case_id,
+                report_id=command.report_id,
+                report_type=command.report_type,
+                description=command.description,
+                place=command.place,
+                reported_by=command.reported_by,
+                reported_at=command.reported_at,
+                assign_by=now + command.deadlines.assign_within,
+                decide_by=now + command.deadlines.decide_within,
+            )
+        ]
+    if case is None:
+        raise InvalidTransition("no such case", fields={"status": None})
+    if case.status not in TRANSITIONS[type(command)]:
+        raise _refuse(case, command)
+    return _decide(case, command)
+
+
+def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PLR0912 (one branch per command)
+    cid = case.case_id
+    match command:
+        case cmd.Assign(assignee=assignee, note=note):
+            if assignee.ref.state != case.state:
+                raise InvalidInput(
+                    "a case is assigned to a unit of its owner's state",
+                    fields={"unit_id": [f"{assignee.ref.unit_id} is not a unit of {case.state}"]},
+                )
+            return [ev.CaseAssigned(cid, assignee, note)]
+        case cmd.Acknowledge():
+            assert case.assignee is not None  # an assigned case always has its assignee
+            return [ev.CaseAcknowledged(cid, case.assignee.ref)]
+        case cmd.AddNote(note_id=note_id, text=text, attachments=attachments):
+            return [ev.NoteAdded(cid, note_id, text, attachments)]
+        case cmd.FileFieldReport(findings=findings, action_taken=action_taken):
+            return [ev.FieldReportFiled(cid, findings, action_taken)]
+        case cmd.RecordSeizure():
+            return [
+                ev.SeizureRecorded(
+                    cid,
+                    command.seizure_id,
+                    command.category,
+                    command.quantity,
+                    command.unit,
+                    command.value_inr,
+                    command.agency,
+                    command.fir_number,
+                    command.police_station,
+                )
+            ]
+        case cmd.Escalate(reason=reason):
+            if case.level is Level.STATE:
+                raise _refuse(case, command, "the case is already escalated to the state level")
+            return [ev.Escalated(cid, case.level.value, Level.STATE.value, reason)]
+        case cmd.Share(partner=partner, reason=reason):
+            if partner == case.place:
+                raise InvalidInput(
+                    "the case's owner already has it", fields={"state": ["the owner's own place"]}
+                )
+            if any(s.partner == partner for s in case.shares):
+                return []  # shared so already: nothing changes
+            return [ev.Shared(cid, partner, reason)]
+        case cmd.RevokeShare(state=state):
+            share = next((s for s in case.shares if s.partner.state == state), None)
+            if share is None:
+                raise _refuse(case, command, f"the case is not shared with state {state}")
+            return [ev.ShareRevoked(cid, share.partner)]
+        case cmd.RequestTransfer(to=to, reason=reason):
+            if to == case.place:
+                raise InvalidInput(
+                    "the case is already owned there", fields={"district": ["the current owner"]}
+                )
+            if case.transfer is not None:
+                raise _refuse(case, command, "a transfer is already pending: withdraw it first")
+            return [ev.TransferRequested(cid, to, reason)]
+        case cmd.WithdrawTransfer(reason=reason):
+            pending = _pending(case, command)
+            return [ev.TransferWithdrawn(cid, pending.to, reason)]
+        case cmd.AcceptTransfer():
+            pending = _pending(case, command)
+            return [ev.Transferred(cid, case.place, pending.to)]
+        case cmd.RefuseTransfer(reason=reason):
+            pending = _pending(case, command)
+            return [ev.TransferRefused(cid, pending.to, reason)]
+        case cmd.Close(disposition=disposition, summary=summary, duplicate_of=duplicate_of):
+            if case.transfer is not None:
+                raise _refuse(case, command, "a transfer is pending: withdraw it before closing")
+            if duplicate_of == cid:
+                raise InvalidInput(
+                    "a case is not a duplicate of itself", fields={"duplicate_of": ["this case"]}
+                )
+            return [ev.Closed(cid, disposition, summary, duplicate_of)]
+        case cmd.Reopen(reason=reason):
+            return [ev.Reopened(cid, reason)]
+    raise TypeError(f"not a case command: {command!r}")  # pragma: no cover
+
+
+def _pending(case: Case, command: object) -> PendingTransfer:
+    if case.transfer is None:
+        raise _refuse(case, command, "no transfer is pending")
+    return case.transfer
+
+
+# --- evolve ---------------------------------------------------------------------------------
+
+
+def evolve(case: Case | None, envelope: Envelope) -> Case:
+    """Fold one stored event into the case. Every event advances the version, whatever it
+    changes, so the version is always the stream's."""
+    event = ev.parse(envelope.type, envelope.payload)
+    at, by = envelope.recorded_at, envelope.actor
+    if isinstance(event, ev.CaseOpened):
+        return Case(
+            case_id=event.case_id,
+            version=envelope.stream_version,
+            status=Status.OPEN,
+            level=Level.DISTRICT,
+            report_id=event.report_id,
+            report_ids=(event.report_id,),
+            report_type=event.report_type,
+            description=event.description,
+            place=event.place,
+            reported_by=event.reported_by,
+            opened_at=at,
+            updated_at=at,
+            assign_by=event.assign_by,
+            decide_by=event.decide_by,
+            correlation_id=envelope.correlation_id,
+            trace_id=envelope.trace_id,
+        )
+    if case is None:
+        raise ValueError(f"{envelope.type} before case.opened in {envelope.stream_id}")
+    case = dataclasses.replace(case, version=envelope.stream_version, updated_at=at)
+    return _apply(case, event, at, by)
+
+
+def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  # noqa: PLR0912 (one branch per event type)
+    r = dataclasses.replace
+    match event:
+        case ev.CaseAssigned(assignee=assignee):
+            return r(
+                case,
+                status=Status.ASSIGNED,
+                assignee=assignee,
+                assigned_at=at,
+                acknowledged_at=None,
+            )
+        case ev.CaseAcknowledged():
+            return r(case, status=Status.ACKNOWLEDGED, acknowledged_at=at)
+        case ev.NoteAdded():
+            note = Note(event.note_id, event.text, event.attachments, by, at)
+            return r(case, notes=(*case.notes, note))
+        case ev.FieldReportFiled():
+            report = FieldReport(event.findings, event.action_taken, by, at)
+            return r(case, status=Status.REPORTED, field_report=report)
+        case ev.SeizureRecorded():
+            return r(case, seizures=(*case.seizures, Seizure(event, by, at)))
+        case ev.Escalated(to_level=to_level):
+            return r(case, level=Level(to_level))
+        case ev.Shared(partner=partner, reason=reason):
+            # One share per state: sharing again with the same state replaces the first.
+            kept = tuple(s for s in case.shares if s.partner.state != partner.state)
+            return r(case, shares=(*kept, ShareGrant(partner, reason, at)))
+        case ev.ShareRevoked(partner=partner):
+            return r(case, shares=tuple(s for s in case.shares if s.partner != partner))
+        case ev.TransferRequested(to=to, reason=reason):
+            return r(case, transfer=PendingTransfer(to, reason, at))
+        case ev.TransferWithdrawn() | ev.TransferRefused():
+            return r(case, transfer=None)
+        case ev.Transferred(origin=origin, to=to):
+            # The new owner assigns its own units and works from its own level; the old
+            # owner keeps read access. A field report already in stays in.
+            formers = tuple(a for a in case.former_owners if a not in (origin, to))
+            in_field = case.status in (Status.ASSIGNED, Status.ACKNOWLEDGED)
+            return r(
+                case,
+                place=to,
+                former_owners=(*formers, origin),
+                transfer=None,
+                level=Level.DISTRICT,
+                status=Status.OPEN if in_field else case.status,
+                assignee=None,
+                assigned_at=None,
+                acknowledged_at=None,
+            )
+        case ev.Closed():
+            closure = Closure(event.disposition, event.summary, event.duplicate_of, at)
+            return r(case, status=Status.CLOSED, closure=closure)
+        case ev.Reopened():
+            return r(
+                case,
+                status=Status.OPEN,
+                closure=None,
+                assignee=None,
+                assigned_at=None,
+                acknowledged_at=None,
+            )
+    raise ValueError(f"{type(event).__name__} does not apply to an open case")
 
 
 def replay(events: Iterable[Envelope]) -> Case | None:

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from opentelemetry.trace import Tracer
 
 from prahari_cases.adapters import read_model
 from prahari_cases.config import Settings
+from prahari_cases.domain import search
 from prahari_cases.domain.case import replay, stream_for
-from prahari_cases.service_layer.handlers import CaseHandlers
+from prahari_cases.domain.timeline import Narrator
+from prahari_cases.entrypoints import openapi
+from prahari_cases.entrypoints.commands import Endpoint, endpoints
+from prahari_cases.entrypoints.schemas import AsOfQuery, CaseListQuery
+from prahari_cases.service_layer.commands import CaseCommands
+from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refresh_stale_views
+from prahari_events import lgd, policy
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
-from prahari_events.errors import Forbidden, InvalidInput, NotFound
+from prahari_events.errors import InvalidInput, NotFound
 from prahari_events.kafka import Topics
+from prahari_events.registry import canonical_json
 from prahari_events.runtime import (
     POOL,
     background,
@@ -29,45 +41,28 @@ from prahari_events.runtime import (
     producer_context,
 )
 from prahari_events.store import EventStore
-from prahari_events.web import authenticate, base_app, json_response
+from prahari_events.units import UnitDirectory, load_units
+from prahari_events.web import (
+    authenticate,
+    base_app,
+    idempotency_key,
+    json_response,
+    load_input,
+    read_json_object,
+)
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", EventStore)
 TOPICS = web.AppKey("topics", Topics)
-
-
-class _CaseListQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
-    state = fields.Integer(load_default=None)
-    district = fields.Integer(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(["open"]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
-    before = fields.String(load_default=None)
-
-
-class _AsOfQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
-    as_of = fields.AwareDateTime(load_default=None)
-
+PLACES = web.AppKey("places", lgd.Directory)
+UNITS = web.AppKey("units", UnitDirectory)
+COMMANDS = web.AppKey("commands", CaseCommands)
+OPENAPI = web.AppKey("openapi", dict[str, Any])
 
 # Built once: schemas are reusable, and costly to build.
-_AS_OF = _AsOfQuery()
-_CASE_LIST = _CaseListQuery()
-
-
-def _load(schema: Schema, data: Any) -> dict[str, Any]:
-    try:
-        loaded: dict[str, Any] = schema.load(data)
-    except ValidationError as exc:
-        messages = exc.messages
-        raise InvalidInput(
-            "invalid query", fields=messages if isinstance(messages, dict) else {"_query": messages}
-        ) from None
-    return loaded
+_AS_OF = AsOfQuery()
+_CASE_LIST = CaseListQuery()
+_ETAG = re.compile(r'^"(\d{1,9})"$')
 
 
 def _case_id(request: web.Request) -> uuid.UUID:
@@ -77,69 +72,155 @@ def _case_id(request: web.Request) -> uuid.UUID:
         raise NotFound("no such case") from None
 
 
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def if_match(request: web.Request) -> int | None:
+    """The version named by If-Match (`"<version>"`, the ETag as given), or None."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    found = _ETAG.match(header.strip())
+    if found is None:
+        raise InvalidInput("invalid If-Match", fields={"If-Match": ['the case\'s ETag, e.g. "3"']})
+    return int(found.group(1))
+
+
+async def _readable(request: web.Request, unit: Unit, case_id: uuid.UUID) -> Any:
+    """The case if the unit may read it; 404 otherwise, never 403: a case outside the
+    caller's reach does not exist for the caller."""
+    case = await load_case(request.app[POOL], request.app[STORE], case_id)
+    if case is None or not policy.may_read(unit, case.access()):
+        raise NotFound("no such case")
+    return case
+
+
 async def get_case(request: web.Request) -> web.Response:
     unit = authenticate(request)
     case_id = _case_id(request)
-    query = _load(_AS_OF, dict(request.query))
+    query = load_input(_AS_OF, dict(request.query), "invalid query")
+    case = await _readable(request, unit, case_id)
     if query["as_of"] is not None:
-        # What the case looked like at that moment, folded from its history.
+        # What the case looked like at that moment, folded from its history. Who may see
+        # it is decided by the case as it stands now: a revoked share stays revoked.
         events = await request.app[STORE].read_stream(
             request.app[POOL], stream_for(case_id), as_of=query["as_of"]
         )
         case = replay(events)
-        body = case.to_json() if case else None
-    else:
-        body = await read_model.get(request.app[POOL], case_id)
-    # A case outside the caller's jurisdiction does not exist for the caller.
-    if body is None or not unit.may_read(body["state"], body["district"]):
-        raise NotFound("no such case")
-    return json_response(body)
+        if case is None:
+            raise NotFound("the case did not exist yet at that moment")
+    return json_response(case.to_json(), headers=_etag(case.version))
 
 
 async def get_case_events(request: web.Request) -> web.Response:
     unit = authenticate(request)
     case_id = _case_id(request)
+    await _readable(request, unit, case_id)
     events = await request.app[STORE].read_stream(request.app[POOL], stream_for(case_id))
-    if not events or not unit.may_read(
-        events[0].jurisdiction.state, events[0].jurisdiction.district
-    ):
-        raise NotFound("no such case")
     return json_response({"case_id": str(case_id), "events": [e.to_json() for e in events]})
 
 
-def _scope(unit: Unit, state: int | None, district: int | None) -> tuple[int | None, int | None]:
-    """Narrow a list query to what the unit may see; refuse a query outside it."""
-    if unit.role == "auditor":
-        return state, district
-    if state is not None and state != unit.state:
-        raise Forbidden("that state is outside your jurisdiction")
-    if unit.district is not None:
-        if district is not None and district != unit.district:
-            raise Forbidden("that district is outside your jurisdiction")
-        return unit.state, unit.district
-    return unit.state, district
+async def get_timeline(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    case_id = _case_id(request)
+    await _readable(request, unit, case_id)
+    events = await request.app[STORE].read_stream(request.app[POOL], stream_for(case_id))
+    units = request.app[UNITS]
+
+    def unit_name(state: int | None, unit_id: str) -> str | None:
+        found = units.get(policy.UnitRef(state, unit_id)) if state is not None else None
+        return found.name if found else None
+
+    narrator = Narrator(request.app[PLACES], unit_name)
+    return json_response({"case_id": str(case_id), "timeline": [narrator.line(e) for e in events]})
+
+
+def encode_cursor(case: dict[str, Any]) -> str:
+    raw = orjson.dumps([case["opened_at"], case["case_id"]])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
+    """An opaque, URL-safe cursor: base64url of the last case's (opened_at, case_id)."""
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        stamp, ident = orjson.loads(raw)
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is None:
+            raise ValueError("naive")
+        return moment, uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise InvalidInput(
+            "invalid cursor", fields={"cursor": ["not a cursor from this API"]}
+        ) from None
 
 
 async def list_cases(request: web.Request) -> web.Response:
     unit = authenticate(request)
-    query = _load(_CASE_LIST, dict(request.query))
-    state, district = _scope(unit, query["state"], query["district"])
-    before = None
-    if query["before"]:
-        stamp, _, ident = query["before"].partition("|")
-        try:
-            before = (datetime.fromisoformat(stamp), uuid.UUID(ident))
-        except ValueError:
-            raise InvalidInput("invalid cursor", fields={"before": ["not a cursor"]}) from None
+    query = load_input(_CASE_LIST, dict(request.query), "invalid query")
+    keys = None if policy.is_auditor(unit) else policy.unit_keys(unit)
     cases = await read_model.find(
         request.app[POOL],
-        read_model.CaseQuery(state, district, query["status"], query["limit"], before),
+        read_model.CaseQuery(
+            reader_keys=keys,
+            partner_of=(keys or []) if query["shared_with_me"] else None,
+            status=query["status"],
+            report_type=query["report_type"],
+            state=query["state"],
+            district=query["district"],
+            assigned_to=query["assigned_to"],
+            opened_from=query["opened_from"],
+            opened_to=query["opened_to"],
+            words=search.words(query["q"]) if query["q"] else (),
+            limit=query["limit"],
+            after=decode_cursor(query["cursor"]) if query["cursor"] else None,
+        ),
     )
     body: dict[str, Any] = {"cases": cases}
     if len(cases) == query["limit"]:
-        last = cases[-1]
-        body["next"] = f"{last['opened_at']}|{last['case_id']}"
+        body["next"] = encode_cursor(cases[-1])
     return json_response(body)
+
+
+def command_handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        unit = authenticate(request)
+        case_id = _case_id(request)
+        key = idempotency_key(request)
+        expected = if_match(request)
+        if endpoint.body_optional and not request.body_exists:
+            body: dict[str, Any] = {}
+        else:
+            body = await read_json_object(request)
+        data = load_input(endpoint.schema, body, "the command has invalid fields")
+        commands = request.app[COMMANDS]
+        command = endpoint.build(data, request.match_info, commands.new_id)
+        # The same key with the same request gives the first answer; with another request
+        # (another path, another body) it is refused.
+        fingerprint = hashlib.sha256(
+            f"{request.method} {request.path}\n".encode() + canonical_json(body)
+        ).digest()
+        answer = await commands.execute(
+            unit, case_id, command, if_match=expected, key=key, fingerprint=fingerprint
+        )
+        headers = _etag(answer.version)
+        if answer.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return json_response(answer.case, headers=headers)
+
+    return handle
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return json_response(request.app[OPENAPI])
+
+
+async def _commands(app: web.Application) -> AsyncIterator[None]:
+    app[COMMANDS] = CaseCommands(app[POOL], app[STORE], app[TOPICS].case_events, app[UNITS])
+    # Rows written by an older read model are rebuilt before anyone reads them.
+    await refresh_stale_views(app[POOL], app[STORE])
+    yield
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -151,7 +232,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         name=settings.consumer_group,
         topics=[topics.reports],
         registry=app[STORE].registry,
-        handler=CaseHandlers(app[STORE], topics.case_events),
+        handler=CaseHandlers(app[STORE], topics.case_events, settings.deadlines),
         deadletter_topic=topics.deadletter,
     )
     # Cleanup runs in reverse: the consumer stops first, then the relay flushes what the
@@ -165,15 +246,31 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
-    app = base_app("cases", TokenAuthority(common.token_secret), tracer, max_body=16 * 1024)
+    app = base_app("cases", TokenAuthority(common.token_secret), tracer, max_body=64 * 1024)
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)
+    app[PLACES] = lgd.load()
+    # Fail at start, not at the first assignment, when the directory is missing or wrong.
+    app[UNITS] = load_units(settings.unit_directory_path, app[PLACES])
     migrations = event_store_migrations() + package_migrations("prahari_cases", "cases")
     app.cleanup_ctx.extend(
-        [postgres_context(common, "cases", migrations), producer_context(common, "cases"), _workers]
+        [
+            postgres_context(common, "cases", migrations),
+            producer_context(common, "cases"),
+            _commands,
+            _workers,
+        ]
     )
     app.router.add_get("/v1/cases", list_cases)
     app.router.add_get("/v1/cases/{case_id}", get_case)
     app.router.add_get("/v1/cases/{case_id}/events", get_case_events)
+    app.router.add_get("/v1/cases/{case_id}/timeline", get_timeline)
+    table = endpoints(app[PLACES])
+    for endpoint in table:
+        app.router.add_route(
+            endpoint.method, "/v1/cases/{case_id}" + endpoint.path, command_handler(endpoint)
+        )
+    app[OPENAPI] = openapi.build(table)
+    app.router.add_get("/v1/openapi.json", get_openapi)
     return app

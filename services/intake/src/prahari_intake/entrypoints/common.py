@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from marshmallow import ValidationError
 
-from prahari_events.errors import InvalidInput
+from prahari_events.web import load_input
 from prahari_intake.domain.reports import FileReport
 from prahari_intake.entrypoints.schemas import ReportRequest
 from prahari_intake.service_layer.desk import ReportDesk
@@ -22,12 +21,7 @@ _REPORT_REQUEST = ReportRequest()
 
 def report_command(body: dict[str, Any]) -> FileReport:
     """The one way a report body, from HTTP or SMS, becomes a command."""
-    try:
-        data = _REPORT_REQUEST.load(body)
-    except ValidationError as exc:
-        messages = exc.messages
-        fields = dict(messages) if isinstance(messages, dict) else {"_body": messages}
-        raise InvalidInput("the report has invalid fields", fields=fields) from None
+    data = load_input(_REPORT_REQUEST, body, "the report has invalid fields")
     return FileReport(
         report_type=data["type"],
         description=data["description"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,12 +10,12 @@ import aiohttp
 from aiohttp import web
 from opentelemetry.trace import Tracer
 
-from prahari_events import lgd
+from prahari_events import lgd, policy
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import iso
-from prahari_events.errors import InvalidInput, NotFound
+from prahari_events.errors import NotFound
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.runtime import (
@@ -28,10 +27,17 @@ from prahari_events.runtime import (
     producer_context,
 )
 from prahari_events.sms import HttpSmsGateway
-from prahari_events.web import authenticate, base_app, json_response, read_json_object
+from prahari_events.units import load_units
+from prahari_events.web import (
+    authenticate,
+    base_app,
+    idempotency_key,
+    json_response,
+    read_json_object,
+)
 from prahari_intake.adapters import repository
 from prahari_intake.adapters.publisher import KafkaPublisher
-from prahari_intake.adapters.senders import load_senders
+from prahari_intake.adapters.senders import senders_from
 from prahari_intake.config import Settings
 from prahari_intake.entrypoints import inbound_sms, openapi
 from prahari_intake.entrypoints.common import DESK, report_command
@@ -44,20 +50,6 @@ REGISTRY = web.AppKey("registry", Registry)
 DIRECTORY = web.AppKey("directory", lgd.Directory)
 TOPICS = web.AppKey("topics", Topics)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
-
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as Stripe and the IETF draft do
-
-
-def idempotency_key(request: web.Request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not _KEY.match(key):
-        raise InvalidInput(
-            "invalid Idempotency-Key",
-            fields={"Idempotency-Key": ["1 to 255 visible ASCII characters, e.g. a UUID"]},
-        )
-    return key
 
 
 async def post_report(request: web.Request) -> web.Response:
@@ -79,10 +71,13 @@ async def post_report(request: web.Request) -> web.Response:
 
 
 def _visible(unit: Unit, row: dict[str, Any]) -> bool:
-    """The reporting unit, the control rooms over its jurisdiction, and auditors."""
-    if row["unit_id"] == unit.unit_id:
-        return True
-    return unit.role in ("control_room", "auditor") and unit.may_read(row["state"], row["district"])
+    """The shared policy, as for the case the report opens: the reporting unit, the control
+    rooms over the report's place, and auditors."""
+    access = policy.CaseAccess(
+        owner=policy.Area(row["state"], row["district"]),
+        reported_by=policy.UnitRef(row["state"], row["unit_id"]),
+    )
+    return policy.may_read(unit, access)
 
 
 async def get_report(request: web.Request) -> web.Response:
@@ -154,14 +149,14 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 async def _sms_channel(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if settings.sms_senders_path is None:
+    if settings.sms_webhook_secret is None:
         yield
         return
     assert settings.sms_gateway_url is not None
-    assert settings.sms_webhook_secret is not None
+    assert settings.unit_directory_path is not None
     async with aiohttp.ClientSession() as session:
         app[SMS_CHANNEL] = SmsChannel(
-            senders=load_senders(settings.sms_senders_path, app[DIRECTORY]),
+            senders=senders_from(load_units(settings.unit_directory_path, app[DIRECTORY])),
             secret=settings.sms_webhook_secret.encode(),
             gateway=HttpSmsGateway(
                 session,

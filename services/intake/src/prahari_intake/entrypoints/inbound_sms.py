@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from prahari_events.auth import Unit
 from prahari_events.envelope import utcnow
 from prahari_events.errors import DeliveryError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from prahari_events.sms import HttpSmsGateway, SmsTemplate
 from prahari_events.telemetry import current_carrier
-from prahari_events.web import json_response, parse_json_object
+from prahari_events.web import json_response, load_input, parse_json_object
 from prahari_intake.entrypoints import sms
 from prahari_intake.entrypoints.common import DESK, report_command
 from prahari_intake.service_layer.desk import request_hash
@@ -66,10 +66,7 @@ async def receive(request: web.Request) -> web.Response:
     given = request.headers.get("X-Prahari-Signature", "")
     if not hmac.compare_digest(given, signature(channel.secret, raw)):
         raise Unauthenticated("the webhook signature does not match")
-    try:
-        message = _INBOUND.load(parse_json_object(raw))
-    except ValidationError as exc:
-        raise InvalidInput("invalid inbound SMS", fields=dict(exc.messages_dict)) from None
+    message = load_input(_INBOUND, parse_json_object(raw), "invalid inbound SMS")
     unit = channel.senders.get(message["sender"])
     if unit is None or unit.state is None:
         # No reply: answering unknown numbers would make us a tool for spamming them.

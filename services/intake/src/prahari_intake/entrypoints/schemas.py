@@ -19,38 +19,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from prahari_events.catalogue import REPORT_TYPES
+from prahari_events.catalogue import AGENCIES, COMMODITIES, REPORT_TYPES, SEIZURE_UNITS
 
-COMMODITIES = ("cash", "liquor", "drugs", "precious_metals", "freebies", "arms", "other")
-# The unit each seizure category is counted in (ESMS: liquor in litres, drugs in kg).
-SEIZURE_UNITS = {
-    "cash": "inr",
-    "liquor": "litres",
-    "drugs": "kg",
-    "precious_metals": "grams",
-    "freebies": "count",
-    "arms": "count",
-    "other": "count",
-}
-AGENCIES = (
-    "state_police",
-    "excise",
-    "income_tax",
-    "rbi",
-    "dri",
-    "gst",
-    "customs",
-    "ed",
-    "ncb",
-    "rpf",
-    "cisf",
-    "ssb",
-    "bsf",
-    "forest",
-    "flying_squad",
-    "static_surveillance_team",
-    "other",
-)
 PLATFORMS = (
     "whatsapp",
     "facebook",

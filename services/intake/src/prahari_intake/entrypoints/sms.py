@@ -23,8 +23,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from prahari_events.catalogue import SEIZURE_UNITS
 from prahari_events.sms import SmsTemplate
-from prahari_intake.entrypoints.schemas import SEIZURE_UNITS
 
 TYPES = {
     "RUM": "rumour",

@@ -7,14 +7,13 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, fields
 from opentelemetry.trace import Tracer
 
 from prahari_events import lgd
 from prahari_events.auth import TokenAuthority
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
-from prahari_events.errors import InvalidInput
 from prahari_events.kafka import Topics
 from prahari_events.runtime import (
     POOL,
@@ -26,7 +25,7 @@ from prahari_events.runtime import (
 )
 from prahari_events.sms import HttpSmsGateway, SmsTemplate
 from prahari_events.store import EventStore
-from prahari_events.web import TRACER, authenticate, base_app, json_response
+from prahari_events.web import TRACER, authenticate, base_app, json_response, load_input
 from prahari_notify.adapters.directory import load_directory
 from prahari_notify.adapters.providers import Provider, SmsSender, SmtpSender
 from prahari_notify.config import Settings
@@ -38,6 +37,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", EventStore)
 TOPICS = web.AppKey("topics", Topics)
 CONTACTS = web.AppKey("contacts", ContactDirectory)
+PLACES = web.AppKey("places", lgd.Directory)
 
 # The DLT-registered templates. Their text must match what is registered, to the letter.
 TEMPLATE_TEXT = {
@@ -58,10 +58,7 @@ _QUERY = _Query()  # built once: schemas are reusable, and costly to build
 
 async def list_notifications(request: web.Request) -> web.Response:
     unit = authenticate(request)
-    try:
-        query = _QUERY.load(dict(request.query))
-    except ValidationError as exc:
-        raise InvalidInput("invalid query", fields=dict(exc.messages_dict)) from None
+    query = load_input(_QUERY, dict(request.query), "invalid query")
     case_id: uuid.UUID = query["case_id"]
     rows = await request.app[POOL].fetch(
         "SELECT notification_id, case_id, state, district, channel, recipient_name, address,"
@@ -80,7 +77,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         "en": SmsTemplate(settings.sms_template_en, "en", TEMPLATE_TEXT["en"]),
         "hi": SmsTemplate(settings.sms_template_hi, "hi", TEMPLATE_TEXT["hi"]),
     }
-    handlers = NotifyHandlers(store, topics.notify_events, app[CONTACTS], lgd.load(), templates)
+    handlers = NotifyHandlers(store, topics.notify_events, app[CONTACTS], app[PLACES], templates)
     async with aiohttp.ClientSession() as session:
         providers: dict[str, Provider] = {
             "sms": SmsSender(
@@ -128,7 +125,8 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)
     # Fail at start, not at the first case, when the directory is missing or malformed.
-    app[CONTACTS] = load_directory(settings.directory_path)
+    app[PLACES] = lgd.load()
+    app[CONTACTS] = load_directory(settings.directory_path, app[PLACES])
     migrations = event_store_migrations() + package_migrations("prahari_notify", "notify")
     app.cleanup_ctx.extend(
         [

@@ -1,0 +1,168 @@
+"""What a unit asks of a case: imperative commands, one per thing a control room or a
+field unit does. Each names the policy action it needs and whether it changes the case's
+state (those need If-Match; notes and seizures add to the case and never conflict)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from prahari_cases.domain.events import Assignee, Attachment, Reporter
+from prahari_events.policy import Action, Area
+
+
+@dataclass(frozen=True, slots=True)
+class Deadlines:
+    """How long a control room has to assign and to decide, from the moment a case opens.
+    The Election Commission's cVIGIL budget is 5 and 100 minutes (The Tribune, 2024)."""
+
+    assign_within: timedelta = timedelta(minutes=5)
+    decide_within: timedelta = timedelta(minutes=100)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    ACTION: ClassVar[Action | None] = None  # the system opens cases from reports
+    STATE_CHANGE: ClassVar[bool] = True
+    case_id: uuid.UUID
+    report_id: uuid.UUID
+    report_type: str
+    description: str
+    place: Area
+    reported_by: Reporter
+    reported_at: datetime
+    deadlines: Deadlines
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    ACTION: ClassVar[Action | None] = Action.ASSIGN
+    STATE_CHANGE: ClassVar[bool] = True
+    assignee: Assignee
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    """The assigned unit says it has the case (the policy checks that it is the assignee)."""
+
+    ACTION: ClassVar[Action | None] = Action.ACKNOWLEDGE
+    STATE_CHANGE: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    ACTION: ClassVar[Action | None] = Action.ADD_NOTE
+    STATE_CHANGE: ClassVar[bool] = False
+    note_id: uuid.UUID
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FileFieldReport:
+    ACTION: ClassVar[Action | None] = Action.FILE_FIELD_REPORT
+    STATE_CHANGE: ClassVar[bool] = True
+    findings: str
+    action_taken: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSeizure:
+    ACTION: ClassVar[Action | None] = Action.RECORD_SEIZURE
+    STATE_CHANGE: ClassVar[bool] = False
+    seizure_id: uuid.UUID
+    category: str
+    quantity: float
+    unit: str
+    value_inr: int
+    agency: str
+    fir_number: str | None = None
+    police_station: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Escalate:
+    ACTION: ClassVar[Action | None] = Action.ESCALATE
+    STATE_CHANGE: ClassVar[bool] = True
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    ACTION: ClassVar[Action | None] = Action.SHARE
+    STATE_CHANGE: ClassVar[bool] = True
+    partner: Area
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeShare:
+    ACTION: ClassVar[Action | None] = Action.REVOKE_SHARE
+    STATE_CHANGE: ClassVar[bool] = True
+    state: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTransfer:
+    ACTION: ClassVar[Action | None] = Action.REQUEST_TRANSFER
+    STATE_CHANGE: ClassVar[bool] = True
+    to: Area
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawTransfer:
+    ACTION: ClassVar[Action | None] = Action.WITHDRAW_TRANSFER
+    STATE_CHANGE: ClassVar[bool] = True
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptTransfer:
+    ACTION: ClassVar[Action | None] = Action.ANSWER_TRANSFER
+    STATE_CHANGE: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
+class RefuseTransfer:
+    ACTION: ClassVar[Action | None] = Action.ANSWER_TRANSFER
+    STATE_CHANGE: ClassVar[bool] = True
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    ACTION: ClassVar[Action | None] = Action.CLOSE
+    STATE_CHANGE: ClassVar[bool] = True
+    disposition: str
+    summary: str
+    duplicate_of: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reopen:
+    ACTION: ClassVar[Action | None] = Action.REOPEN
+    STATE_CHANGE: ClassVar[bool] = True
+    reason: str
+
+
+Command = (
+    OpenCase
+    | Assign
+    | Acknowledge
+    | AddNote
+    | FileFieldReport
+    | RecordSeizure
+    | Escalate
+    | Share
+    | RevokeShare
+    | RequestTransfer
+    | WithdrawTransfer
+    | AcceptTransfer
+    | RefuseTransfer
+    | Close
+    | Reopen
+)

@@ -1,0 +1,463 @@
+"""The case's events as typed values: what `decide` returns and `evolve` folds.
+
+Each event is a frozen dataclass with a stable name (`TYPE`, as in the catalogue) and a
+JSON payload form. `parse` builds them from decoded dictionaries by hand, not through
+marshmallow: the registry has already checked the payload against its contract, and a
+replay of many cases must stay cheap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from prahari_events import catalogue as c
+from prahari_events.envelope import JSON, iso
+from prahari_events.policy import Area, UnitRef
+
+
+def area_json(area: Area) -> JSON:
+    return {"state": area.state, "district": area.district}
+
+
+def area_from(p: Mapping[str, Any]) -> Area:
+    return Area(p["state"], p["district"])
+
+
+def ref_json(ref: UnitRef) -> JSON:
+    return {"state": ref.state, "unit_id": ref.unit_id}
+
+
+def ref_from(p: Mapping[str, Any]) -> UnitRef:
+    return UnitRef(p["state"], p["unit_id"])
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """The unit that filed the report, as the report's actor recorded it."""
+
+    unit_id: str
+    role: str
+    kind: str
+    state: int | None
+    district: int | None
+
+    @property
+    def ref(self) -> UnitRef | None:
+        return UnitRef(self.state, self.unit_id) if self.state is not None else None
+
+    def to_json(self) -> JSON:
+        return {
+            "unit_id": self.unit_id,
+            "role": self.role,
+            "kind": self.kind,
+            "state": self.state,
+            "district": self.district,
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Reporter:
+        return cls(p["unit_id"], p["role"], p["kind"], p["state"], p["district"])
+
+
+@dataclass(frozen=True, slots=True)
+class Assignee:
+    ref: UnitRef
+    kind: str
+    name: str
+
+    def to_json(self) -> JSON:
+        return {**ref_json(self.ref), "kind": self.kind, "name": self.name}
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Assignee:
+        return cls(ref_from(p), p["kind"], p["name"])
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A reference to evidence kept elsewhere: its hash, type and size, never the bytes."""
+
+    sha256: str
+    media_type: str
+    size: int
+
+    def to_json(self) -> JSON:
+        return {"sha256": self.sha256, "media_type": self.media_type, "size": self.size}
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Attachment:
+        return cls(p["sha256"], p["media_type"], p["size"])
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOpened:
+    TYPE: ClassVar[str] = c.CASE_OPENED
+    case_id: uuid.UUID
+    report_id: uuid.UUID
+    report_type: str
+    description: str
+    place: Area
+    reported_by: Reporter
+    reported_at: datetime
+    assign_by: datetime
+    decide_by: datetime
+
+    def payload(self) -> JSON:
+        assert self.place.district is not None
+        return {
+            "case_id": str(self.case_id),
+            "report_id": str(self.report_id),
+            "report_type": self.report_type,
+            "description": self.description,
+            "state": self.place.state,
+            "district": self.place.district,
+            "reported_by": self.reported_by.to_json(),
+            "reported_at": iso(self.reported_at),
+            "assign_by": iso(self.assign_by),
+            "decide_by": iso(self.decide_by),
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> CaseOpened:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["report_id"]),
+            p["report_type"],
+            p["description"],
+            Area(p["state"], p["district"]),
+            Reporter.from_json(p["reported_by"]),
+            datetime.fromisoformat(p["reported_at"]),
+            datetime.fromisoformat(p["assign_by"]),
+            datetime.fromisoformat(p["decide_by"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAssigned:
+    TYPE: ClassVar[str] = c.CASE_ASSIGNED
+    case_id: uuid.UUID
+    assignee: Assignee
+    note: str | None
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "assignee": self.assignee.to_json(),
+            "note": self.note,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> CaseAssigned:
+        return cls(uuid.UUID(p["case_id"]), Assignee.from_json(p["assignee"]), p["note"])
+
+
+@dataclass(frozen=True, slots=True)
+class CaseAcknowledged:
+    TYPE: ClassVar[str] = c.CASE_ACKNOWLEDGED
+    case_id: uuid.UUID
+    assignee: UnitRef
+
+    def payload(self) -> JSON:
+        return {"case_id": str(self.case_id), "assignee": ref_json(self.assignee)}
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> CaseAcknowledged:
+        return cls(uuid.UUID(p["case_id"]), ref_from(p["assignee"]))
+
+
+@dataclass(frozen=True, slots=True)
+class NoteAdded:
+    TYPE: ClassVar[str] = c.CASE_NOTE_ADDED
+    case_id: uuid.UUID
+    note_id: uuid.UUID
+    text: str
+    attachments: tuple[Attachment, ...]
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "note_id": str(self.note_id),
+            "text": self.text,
+            "attachments": [a.to_json() for a in self.attachments],
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> NoteAdded:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["note_id"]),
+            p["text"],
+            tuple(Attachment.from_json(a) for a in p["attachments"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReportFiled:
+    TYPE: ClassVar[str] = c.CASE_FIELD_REPORT_FILED
+    case_id: uuid.UUID
+    findings: str
+    action_taken: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "findings": self.findings,
+            "action_taken": self.action_taken,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> FieldReportFiled:
+        return cls(uuid.UUID(p["case_id"]), p["findings"], p["action_taken"])
+
+
+@dataclass(frozen=True, slots=True)
+class SeizureRecorded:
+    TYPE: ClassVar[str] = c.CASE_SEIZURE_RECORDED
+    case_id: uuid.UUID
+    seizure_id: uuid.UUID
+    category: str
+    quantity: float
+    unit: str
+    value_inr: int
+    agency: str
+    fir_number: str | None
+    police_station: str | None
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "seizure_id": str(self.seizure_id),
+            "category": self.category,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "value_inr": self.value_inr,
+            "agency": self.agency,
+            "fir_number": self.fir_number,
+            "police_station": self.police_station,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> SeizureRecorded:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["seizure_id"]),
+            p["category"],
+            float(p["quantity"]),
+            p["unit"],
+            p["value_inr"],
+            p["agency"],
+            p["fir_number"],
+            p["police_station"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    TYPE: ClassVar[str] = c.CASE_ESCALATED
+    case_id: uuid.UUID
+    from_level: str
+    to_level: str
+    reason: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "from_level": self.from_level,
+            "to_level": self.to_level,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> Escalated:
+        return cls(uuid.UUID(p["case_id"]), p["from_level"], p["to_level"], p["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    TYPE: ClassVar[str] = c.CASE_SHARED
+    case_id: uuid.UUID
+    partner: Area
+    reason: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "partner": area_json(self.partner),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> Shared:
+        return cls(uuid.UUID(p["case_id"]), area_from(p["partner"]), p["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class ShareRevoked:
+    TYPE: ClassVar[str] = c.CASE_SHARE_REVOKED
+    case_id: uuid.UUID
+    partner: Area
+
+    def payload(self) -> JSON:
+        return {"case_id": str(self.case_id), "partner": area_json(self.partner)}
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> ShareRevoked:
+        return cls(uuid.UUID(p["case_id"]), area_from(p["partner"]))
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequested:
+    TYPE: ClassVar[str] = c.CASE_TRANSFER_REQUESTED
+    case_id: uuid.UUID
+    to: Area
+    reason: str
+
+    def payload(self) -> JSON:
+        return {"case_id": str(self.case_id), "to": area_json(self.to), "reason": self.reason}
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> TransferRequested:
+        return cls(uuid.UUID(p["case_id"]), area_from(p["to"]), p["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class TransferWithdrawn:
+    TYPE: ClassVar[str] = c.CASE_TRANSFER_WITHDRAWN
+    case_id: uuid.UUID
+    to: Area
+    reason: str | None
+
+    def payload(self) -> JSON:
+        return {"case_id": str(self.case_id), "to": area_json(self.to), "reason": self.reason}
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> TransferWithdrawn:
+        return cls(uuid.UUID(p["case_id"]), area_from(p["to"]), p["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    TYPE: ClassVar[str] = c.CASE_TRANSFERRED
+    case_id: uuid.UUID
+    origin: Area
+    to: Area
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "from": area_json(self.origin),
+            "to": area_json(self.to),
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> Transferred:
+        return cls(uuid.UUID(p["case_id"]), area_from(p["from"]), area_from(p["to"]))
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRefused:
+    TYPE: ClassVar[str] = c.CASE_TRANSFER_REFUSED
+    case_id: uuid.UUID
+    to: Area
+    reason: str
+
+    def payload(self) -> JSON:
+        return {"case_id": str(self.case_id), "to": area_json(self.to), "reason": self.reason}
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> TransferRefused:
+        return cls(uuid.UUID(p["case_id"]), area_from(p["to"]), p["reason"])
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    TYPE: ClassVar[str] = c.CASE_CLOSED
+    case_id: uuid.UUID
+    disposition: str
+    summary: str
+    duplicate_of: uuid.UUID | None
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "disposition": self.disposition,
+            "summary": self.summary,
+            "duplicate_of": str(self.duplicate_of) if self.duplicate_of else None,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> Closed:
+        duplicate_of = p["duplicate_of"]
+        return cls(
+            uuid.UUID(p["case_id"]),
+            p["disposition"],
+            p["summary"],
+            uuid.UUID(duplicate_of) if duplicate_of else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    TYPE: ClassVar[str] = c.CASE_REOPENED
+    case_id: uuid.UUID
+    reason: str
+
+    def payload(self) -> JSON:
+        return {"case_id": str(self.case_id), "reason": self.reason}
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> Reopened:
+        return cls(uuid.UUID(p["case_id"]), p["reason"])
+
+
+CaseEvent = (
+    CaseOpened
+    | CaseAssigned
+    | CaseAcknowledged
+    | NoteAdded
+    | FieldReportFiled
+    | SeizureRecorded
+    | Escalated
+    | Shared
+    | ShareRevoked
+    | TransferRequested
+    | TransferWithdrawn
+    | Transferred
+    | TransferRefused
+    | Closed
+    | Reopened
+)
+
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
+    cls.TYPE: cls.parse
+    for cls in (
+        CaseOpened,
+        CaseAssigned,
+        CaseAcknowledged,
+        NoteAdded,
+        FieldReportFiled,
+        SeizureRecorded,
+        Escalated,
+        Shared,
+        ShareRevoked,
+        TransferRequested,
+        TransferWithdrawn,
+        Transferred,
+        TransferRefused,
+        Closed,
+        Reopened,
+    )
+}
+CASE_EVENT_TYPES = frozenset(_PARSERS)
+
+
+def parse(event_type: str, payload: Mapping[str, Any]) -> CaseEvent:
+    try:
+        parser = _PARSERS[event_type]
+    except KeyError:
+        raise ValueError(f"{event_type} is not a case event") from None
+    return parser(payload)

@@ -1,0 +1,212 @@
+"""cases' OpenAPI 3.1 document, generated from the same marshmallow schemas that check the
+requests and from the command table, with examples. Served at GET /v1/openapi.json."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from prahari_cases.entrypoints import schemas as s
+from prahari_cases.entrypoints.commands import Endpoint
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "/assignment": {"unit_id": "UP-SON-FS-1", "note": "नाका चेकिंग करें, ट्रक बिहार की ओर"},
+    "/notes": {
+        "text": "ट्रक का नंबर BR01AB1234 टोल प्लाज़ा पर दिखा (seen at the toll plaza)",
+        "attachments": [{"sha256": "9f2c" + "0" * 60, "media_type": "image/jpeg", "size": 482113}],
+    },
+    "/field-report": {
+        "findings": "Truck stopped at Naubatpur; 1200 litres of illicit liquor found",
+        "action_taken": "Liquor seized, driver detained, FIR registered",
+    },
+    "/seizures": {
+        "category": "liquor",
+        "quantity": 1200,
+        "unit": "litres",
+        "value_inr": 480000,
+        "agency": "excise",
+        "fir_number": "0123/2024",
+        "police_station": "Robertsganj",
+    },
+    "/escalation": {"reason": "Inter-state gang suspected; the state control room must know"},
+    "/shares": {"state": 10, "district": 200, "reason": "The truck is registered in Kaimur"},
+    "/transfer": {"state": 10, "district": 200, "reason": "The offence took place in Kaimur"},
+    "/transfer/withdrawal": {"reason": "Settled on the phone"},
+    "/transfer/refusal": {"reason": "The crossing point is on the UP side"},
+    "/closure": {"disposition": "seizure_made", "summary": "1200 litres seized, FIR 0123/2024"},
+    "/reopening": {"reason": "The court asked for a further report"},
+}
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields", metadata={"description": "each bad field, by name, with its problems"}
+    )
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": "Error"}}}
+
+
+_CASE_ID = {
+    "in": "path",
+    "name": "case_id",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
+_ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'the case\'s version, "<n>"'}}
+_COMMON = {
+    "401": _error("no token, or a token that is expired or not valid"),
+    "404": _error("no such case, or not one this unit may see"),
+}
+
+
+def _command(endpoint: Endpoint) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        _CASE_ID,
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": endpoint.state_change,
+            "description": "the ETag the change was decided on; "
+            + ("required" if endpoint.state_change else "optional: without it the command")
+            + ("" if endpoint.state_change else " applies to the case as it is"),
+            "schema": {"type": "string", "pattern": r'^"\d{1,9}"$'},
+        },
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "description": "Retry with the same key and request: the first answer, never a"
+            " second effect. Checked before If-Match.",
+            "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+        },
+    ]
+    if endpoint.path == "/shares/{state}":
+        parameters.append(
+            {"in": "path", "name": "state", "required": True, "schema": {"type": "integer"}}
+        )
+    operation: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "description": f"Who: {endpoint.who}. Event: `{endpoint.event}`.",
+        "security": [{"unitToken": []}],
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "the case after the command",
+                "headers": _ETAG,
+                "content": {"application/json": {"schema": "Case"}},
+            },
+            "400": _error("invalid fields, each named"),
+            **_COMMON,
+            "403": _error("not this unit's role or relation to the case"),
+            "409": _error("the command does not apply in the case's status (named)"),
+            "412": _error("If-Match names a version that is no longer current"),
+            "413": _error("the body is too large"),
+            "415": _error("the body is not application/json"),
+            "422": _error("the Idempotency-Key was used for a different request"),
+            "428": _error("If-Match is required for this command"),
+            "503": _error("the database did not answer or the case is too busy; retry"),
+        },
+    }
+    if endpoint.method != "DELETE":
+        schema = type(endpoint.schema).__name__
+        content: dict[str, Any] = {"schema": schema}
+        if endpoint.path in EXAMPLES:
+            content["example"] = EXAMPLES[endpoint.path]
+        operation["requestBody"] = {
+            "required": not endpoint.body_optional,
+            "content": {"application/json": content},
+        }
+    return operation
+
+
+def build(table: Sequence[Endpoint]) -> dict[str, Any]:
+    spec = APISpec(
+        title="Prahari cases",
+        version="1",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={
+            "description": "Cases across state borders: assign, acknowledge, report, seize,"
+            " escalate, share, transfer, close. Every request carries a unit's bearer token;"
+            " every change needs the case's ETag in If-Match."
+        },
+    )
+    spec.components.security_scheme(
+        "unitToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for name, schema in (
+        ("Case", s.CaseJson),
+        ("CaseList", s.CaseList),
+        ("Timeline", s.Timeline),
+        ("EventList", s.EventList),
+        ("Error", Error),
+    ):
+        spec.components.schema(name, schema=schema)
+    for endpoint in table:
+        name = type(endpoint.schema).__name__
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=type(endpoint.schema))
+    spec.path(
+        path="/v1/cases",
+        operations={
+            "get": {
+                "summary": "Cases this unit may see, newest first, in keyset pages",
+                "security": [{"unitToken": []}],
+                "parameters": [{"in": "query", "schema": s.CaseListQuery}],
+                "responses": {
+                    "200": {
+                        "description": "a page of cases; `next` when there may be more",
+                        "content": {"application/json": {"schema": "CaseList"}},
+                    },
+                    "400": _error("invalid query, each parameter named"),
+                    "401": _COMMON["401"],
+                },
+            }
+        },
+    )
+    reads = {
+        "": ("The case (or, with as_of, as it stood then)", "Case"),
+        "/events": ("The case's events: its audit trail", "EventList"),
+        "/timeline": ("The case's history, one line a person reads per event", "Timeline"),
+    }
+    for suffix, (summary, answer) in reads.items():
+        parameters: list[Any] = [_CASE_ID]
+        if not suffix:
+            parameters.append({"in": "query", "schema": s.AsOfQuery})
+        spec.path(
+            path=f"/v1/cases/{{case_id}}{suffix}",
+            operations={
+                "get": {
+                    "summary": summary,
+                    "security": [{"unitToken": []}],
+                    "parameters": parameters,
+                    "responses": {
+                        "200": {
+                            "description": summary,
+                            "headers": _ETAG if not suffix else {},
+                            "content": {"application/json": {"schema": answer}},
+                        },
+                        "400": _error("invalid query"),
+                        **_COMMON,
+                    },
+                }
+            },
+        )
+    by_path: dict[str, dict[str, Any]] = {}
+    for endpoint in table:
+        by_path.setdefault(endpoint.path, {})[endpoint.method.lower()] = _command(endpoint)
+    for path, operations in by_path.items():
+        spec.path(path=f"/v1/cases/{{case_id}}{path}", operations=operations)
+    return spec.to_dict()

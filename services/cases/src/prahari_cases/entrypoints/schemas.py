@@ -1,0 +1,302 @@
+"""The public JSON contract of cases' HTTP API: command bodies, list queries and answers.
+Unknown fields are refused, not dropped. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from prahari_events.catalogue import (
+    AGENCIES,
+    COMMODITIES,
+    DISPOSITIONS,
+    ESCALATION_LEVELS,
+    REPORT_TYPES,
+    SEIZURE_UNITS,
+)
+
+STATUSES = ("open", "assigned", "acknowledged", "reported", "closed")
+LGD_CODE = validate.Range(min=1, max=99_999)
+_TEXT = validate.Length(min=1, max=5000)
+_REASON = validate.Length(min=1, max=2000)
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _state(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
+    kwargs.setdefault("metadata", {"description": "LGD state code"})
+    return fields.Integer(strict=strict, validate=LGD_CODE, **kwargs)
+
+
+def _district(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
+    """strict: in a JSON body a number must be a number; a query string is all text."""
+    kwargs.setdefault("metadata", {"description": "LGD district code"})
+    return fields.Integer(strict=strict, validate=LGD_CODE, **kwargs)
+
+
+class AssignmentRequest(Strict):
+    unit_id = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "a unit of the case owner's state, e.g. UP-SON-FS-1"},
+    )
+    note = fields.String(load_default=None, validate=_REASON)
+
+
+class Empty(Strict):
+    """No fields: the command says it all. An empty body or {} both do."""
+
+
+class Attachment(Strict):
+    sha256 = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{64}$", error="a SHA-256 in lower-case hex"),
+    )
+    media_type = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z]+/[a-z0-9.+-]+$", error="a media type, e.g. image/jpeg"),
+    )
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**12))
+
+
+class NoteRequest(Strict):
+    text = fields.String(
+        required=True, validate=_TEXT, metadata={"description": "Hindi or English"}
+    )
+    attachments = fields.List(
+        fields.Nested(Attachment),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "references to evidence kept elsewhere; never the bytes"},
+    )
+
+
+class FieldReportRequest(Strict):
+    findings = fields.String(required=True, validate=_TEXT)
+    action_taken = fields.String(required=True, validate=_TEXT)
+
+
+class SeizureRequest(Strict):
+    category = fields.String(required=True, validate=validate.OneOf(COMMODITIES))
+    quantity = fields.Float(
+        required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False)
+    )
+    unit = fields.String(
+        required=True,
+        validate=validate.OneOf(sorted(set(SEIZURE_UNITS.values()))),
+        metadata={"description": "the category's unit: liquor in litres, drugs in kg, ..."},
+    )
+    value_inr = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=0, max=10**13)
+    )
+    agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
+    fir_number = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
+    police_station = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
+        expected = SEIZURE_UNITS.get(data.get("category", ""))
+        if expected and data.get("unit") != expected:
+            raise ValidationError(f"{data['category']} is counted in {expected}", "unit")
+
+
+class ReasonRequest(Strict):
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class OptionalReasonRequest(Strict):
+    reason = fields.String(load_default=None, validate=_REASON)
+
+
+class ShareRequest(Strict):
+    state = _state(required=True)
+    district = _district(
+        load_default=None,
+        metadata={"description": "only this district's control room (and the state's)"},
+    )
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class TransferRequest(Strict):
+    state = _state(required=True)
+    district = _district(required=True)
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class ClosureRequest(Strict):
+    disposition = fields.String(required=True, validate=validate.OneOf(DISPOSITIONS))
+    summary = fields.String(required=True, validate=_TEXT)
+    duplicate_of = fields.UUID(
+        load_default=None, metadata={"description": "required when the disposition is duplicate"}
+    )
+
+    @validates_schema
+    def _duplicate_names_its_original(self, data: dict[str, Any], **_: Any) -> None:
+        duplicate = data.get("disposition") == "duplicate"
+        if duplicate and data.get("duplicate_of") is None:
+            raise ValidationError("a duplicate names the case it duplicates", "duplicate_of")
+        if not duplicate and data.get("duplicate_of") is not None:
+            raise ValidationError("only a duplicate names another case", "duplicate_of")
+
+
+class CaseListQuery(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    report_type = fields.String(load_default=None, validate=validate.OneOf(REPORT_TYPES))
+    state = _state(strict=False, load_default=None)
+    district = _district(strict=False, load_default=None)
+    assigned_to = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "unit id of the assignee (a unit of the case's state)"},
+    )
+    shared_with_me = fields.Boolean(load_default=False)
+    opened_from = fields.AwareDateTime(load_default=None)
+    opened_to = fields.AwareDateTime(load_default=None)
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "words of the description, Hindi or English; prefixes match"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the `next` of the previous page"},
+    )
+
+
+class AsOfQuery(Strict):
+    as_of = fields.AwareDateTime(
+        load_default=None, metadata={"description": "the case as it stood at this moment"}
+    )
+
+
+# --- answers (documentation only: the handlers answer with the domain's JSON) ---------------
+
+
+class _UnitJson(Schema):
+    unit_id = fields.String(required=True)
+    role = fields.String(required=True)
+    kind = fields.String(required=True)
+    state = fields.Integer(required=True, allow_none=True)
+    district = fields.Integer(required=True, allow_none=True)
+
+
+class _AreaJson(Schema):
+    state = fields.Integer(required=True)
+    district = fields.Integer(required=True, allow_none=True)
+
+
+class _AssigneeJson(Schema):
+    state = fields.Integer(required=True)
+    unit_id = fields.String(required=True)
+    kind = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class _NoteJson(Schema):
+    note_id = fields.UUID(required=True)
+    text = fields.String(required=True)
+    attachments = fields.List(fields.Nested(Attachment), required=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class _SeizureJson(Schema):
+    seizure_id = fields.UUID(required=True)
+    category = fields.String(required=True)
+    quantity = fields.Float(required=True)
+    unit = fields.String(required=True)
+    value_inr = fields.Integer(required=True)
+    agency = fields.String(required=True)
+    fir_number = fields.String(required=True, allow_none=True)
+    police_station = fields.String(required=True, allow_none=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class _FieldReportJson(Schema):
+    findings = fields.String(required=True)
+    action_taken = fields.String(required=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class _ShareJson(Schema):
+    state = fields.Integer(required=True)
+    district = fields.Integer(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    since = fields.AwareDateTime(required=True)
+
+
+class _TransferJson(Schema):
+    to = fields.Nested(_AreaJson, required=True)
+    reason = fields.String(required=True)
+    requested_at = fields.AwareDateTime(required=True)
+
+
+class _ClosureJson(Schema):
+    disposition = fields.String(required=True, validate=validate.OneOf(DISPOSITIONS))
+    summary = fields.String(required=True)
+    duplicate_of = fields.UUID(required=True, allow_none=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class CaseJson(Schema):
+    case_id = fields.UUID(required=True)
+    version = fields.Integer(required=True, metadata={"description": "also the ETag"})
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    level = fields.String(required=True, validate=validate.OneOf(ESCALATION_LEVELS))
+    report_id = fields.UUID(required=True)
+    report_ids = fields.List(fields.UUID(), required=True)
+    report_type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
+    description = fields.String(required=True)
+    state = fields.Integer(required=True, metadata={"description": "the owner's LGD state"})
+    district = fields.Integer(required=True, metadata={"description": "the owner's district"})
+    reported_by = fields.Nested(_UnitJson, required=True)
+    opened_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    assign_by = fields.AwareDateTime(required=True)
+    decide_by = fields.AwareDateTime(required=True)
+    correlation_id = fields.UUID(required=True)
+    trace_id = fields.String(required=True, allow_none=True)
+    assignee = fields.Nested(_AssigneeJson, required=True, allow_none=True)
+    assigned_at = fields.AwareDateTime(required=True, allow_none=True)
+    acknowledged_at = fields.AwareDateTime(required=True, allow_none=True)
+    field_report = fields.Nested(_FieldReportJson, required=True, allow_none=True)
+    notes = fields.List(fields.Nested(_NoteJson), required=True)
+    seizures = fields.List(fields.Nested(_SeizureJson), required=True)
+    shares = fields.List(fields.Nested(_ShareJson), required=True)
+    former_owners = fields.List(fields.Nested(_AreaJson), required=True)
+    transfer = fields.Nested(_TransferJson, required=True, allow_none=True)
+    closure = fields.Nested(_ClosureJson, required=True, allow_none=True)
+
+
+class CaseList(Schema):
+    cases = fields.List(fields.Nested(CaseJson), required=True)
+    next = fields.String(metadata={"description": "the cursor of the next page, if any"})
+
+
+class TimelineLine(Schema):
+    version = fields.Integer(required=True)
+    type = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+    at_ist = fields.String(required=True, metadata={"example": "2024-04-11 18:05:12 IST"})
+    who = fields.Nested(_UnitJson, required=True)
+    unit = fields.String(required=True, metadata={"description": "the unit, as people name it"})
+    what = fields.String(required=True)
+    line = fields.String(required=True, metadata={"description": "when, who, what: one line"})
+
+
+class Timeline(Schema):
+    case_id = fields.UUID(required=True)
+    timeline = fields.List(fields.Nested(TimelineLine), required=True)
+
+
+class EventList(Schema):
+    case_id = fields.UUID(required=True)
+    events = fields.List(fields.Dict(), required=True)
