@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
+import requests
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from prahari_events.auth import TokenAuthority, Unit
@@ -107,3 +112,43 @@ def intake_settings(topics: Topics, schema: str, **extra: str) -> IntakeSettings
             **extra,
         }
     )
+
+
+@contextlib.contextmanager
+def service_process(
+    module: str, env: dict[str, str], log_path: Path, *, url: str, within: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A service as its own process, ready when /readyz says so; its log in `log_path`.
+    For tests that call it synchronously (schemathesis)."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module],
+            env={"PATH": os.environ.get("PATH", ""), **env},
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, f"{module} did not become ready"
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def our_errors(log_path: Path) -> list[str]:
+    """ERROR lines of our own loggers (aiokafka logs a transient ERROR while a brand-new
+    broker creates its offsets topic; that is not ours)."""
+    return [
+        line
+        for line in log_path.read_text().splitlines()
+        if '"level": "ERROR"' in line and '"logger": "prahari.' in line
+    ]

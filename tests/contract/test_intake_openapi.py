@@ -6,10 +6,6 @@ PostgreSQL (schemathesis calls synchronously)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -35,7 +31,7 @@ from prahari_events.auth import TokenAuthority
 from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics, create_topics, delete_topics
 from tests.factories import STATE_ROOM
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, free_port
+from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, free_port, our_errors, service_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -59,7 +55,6 @@ def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log_path: Path = tmp_path_factory.mktemp("intake") / "intake.log"
     env = {
-        "PATH": os.environ.get("PATH", ""),
         "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
         "DATABASE_URL": DATABASE_URL,
         "PRAHARI_DB_SCHEMA": schema,
@@ -69,34 +64,12 @@ def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "PRAHARI_LOG_LEVEL": "WARNING",
     }
     url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prahari_intake"], env=env, stdout=log, stderr=log
-        )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "intake did not become ready"
-            time.sleep(0.2)
-        yield url
+        with service_process("prahari_intake", env, log_path, url=url):
+            yield url
     finally:
-        process.terminate()
-        process.wait(30)
         asyncio.run(_cleanup(schema, topics))
-    # A 5xx anywhere would also have been logged as an error by our own code. (aiokafka
-    # logs a transient ERROR while a brand-new broker creates its offsets topic.)
-    ours = [
-        line
-        for line in log_path.read_text().splitlines()
-        if '"level": "ERROR"' in line and '"logger": "prahari.' in line
-    ]
-    assert ours == []
+    assert our_errors(log_path) == []  # a 5xx anywhere would have been logged by our code
 
 
 async def _cleanup(schema: str, topics: Topics) -> None:

@@ -433,3 +433,46 @@ async def test_a_case_as_it_stood(cases: Client, open_case: Any) -> None:
         cases, "GET", f"/v1/cases/{case_id}?as_of=2000-01-01T00:00:00Z", SON_ROOM
     )
     assert status == 404
+
+
+async def test_twin_requests_with_one_key_have_one_effect(
+    cases: Client, open_case: Any, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    case_id = await open_case()
+    path = f"/v1/cases/{case_id}/seizures"
+    body = {
+        "category": "cash",
+        "quantity": 75000,
+        "unit": "inr",
+        "value_inr": 75000,
+        "agency": "gst",
+    }
+    answers = await asyncio.gather(
+        *(call(cases, "POST", path, SON_ROOM, body, key="seizure-77") for _ in range(6))
+    )
+    assert [a[0] for a in answers] == [200] * 6
+    assert len({a[1]["version"] for a in answers}) == 1
+    events = await store.read_stream(pool, stream_for(uuid.UUID(case_id)))
+    assert [e.type for e in events] == ["case.opened", "case.seizure_recorded"]
+
+
+async def test_rows_of_an_older_read_model_are_rebuilt_from_events(
+    topics: Topics, schema: str, pool: asyncpg.Pool, open_case: Any
+) -> None:
+    case_id = await open_case()
+    # What a row written before the lifecycle looked like: the old body, no access keys.
+    await pool.execute(
+        "UPDATE case_view SET model = 1, readers = '{}', body = body - 'level' - 'notes'"
+        " WHERE case_id = $1",
+        uuid.UUID(case_id),
+    )
+    app = create_app(cases_settings(topics, schema), no_op_tracer())
+    async with TestClient(TestServer(app)) as restarted:
+        status, case, _ = await call(restarted, "GET", f"/v1/cases/{case_id}", SON_ROOM)
+        assert (status, case["level"], case["notes"]) == (200, "district", [])
+        status, listed, _ = await call(restarted, "GET", "/v1/cases", SON_ROOM)
+        assert [c["case_id"] for c in listed["cases"]] == [case_id]
+    assert (
+        await pool.fetchval("SELECT model FROM case_view WHERE case_id = $1", uuid.UUID(case_id))
+        == 2
+    )

@@ -1,0 +1,176 @@
+"""Property-based tests of cases' public contract: schemathesis generates requests from the
+OpenAPI 3.1 document that cases serves and checks that nothing answers 5xx and that every
+response matches the document. cases runs as its own process on the real Kafka and
+PostgreSQL; its cases are opened the real way, from reports on the reports topic."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from prahari_cases.domain.case import case_id_for
+from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.catalogue import build_registry
+from prahari_events.db import drop_schema
+from prahari_events.kafka import (
+    Topics,
+    create_topics,
+    delete_topics,
+    envelope_headers,
+    make_producer,
+)
+from tests.factories import SONBHADRA, UP, report_envelope
+from tests.support import (
+    DATABASE_URL,
+    KAFKA,
+    TOKEN_SECRET,
+    free_port,
+    our_errors,
+    service_process,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+UNITS = str(Path(__file__).resolve().parents[2] / "infra" / "dev" / "units.json")
+ROOM = Unit("UP-SON-DCR", "district_control_room", "control_room", UP, SONBHADRA)
+TOKEN = TokenAuthority(TOKEN_SECRET).mint(ROOM, timedelta(hours=1))
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+SEEDED = 6
+
+
+async def _seed(topics: Topics) -> list[str]:
+    """Reports as intake publishes them; cases opens one case for each."""
+    registry = build_registry()
+    producer = make_producer(KAFKA, "tests")
+    await producer.start()
+    ids = []
+    try:
+        for n in range(SEEDED):
+            report = report_envelope(registry, description=f"ट्रक संख्या {n} में अवैध शराब")
+            await producer.send_and_wait(
+                topics.reports,
+                registry.encode(report),
+                key=report.stream_id.encode(),
+                headers=envelope_headers(report),
+            )
+            ids.append(str(case_id_for(uuid.UUID(report.payload["report_id"]))))
+    finally:
+        await producer.stop()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def cases_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+    test_id = uuid.uuid4().hex[:10]
+    topics = Topics(f"t{test_id}.")
+    schema = f"cases_{test_id}"
+    asyncio.run(create_topics(KAFKA, topics.specs()))
+    port = free_port()
+    log_path: Path = tmp_path_factory.mktemp("cases") / "cases.log"
+    env = {
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "DATABASE_URL": DATABASE_URL,
+        "PRAHARI_DB_SCHEMA": schema,
+        "PRAHARI_TOPIC_PREFIX": topics.prefix,
+        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_CASES_PORT": str(port),
+        "PRAHARI_UNIT_DIRECTORY": UNITS,
+        "PRAHARI_LOG_LEVEL": "WARNING",
+    }
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with service_process("prahari_cases", env, log_path, url=url):
+            ids = asyncio.run(_seed(topics))
+            _wait_for(url, ids)
+            yield url, ids
+    finally:
+        asyncio.run(_cleanup(schema, topics))
+    assert our_errors(log_path) == []
+
+
+def _wait_for(url: str, ids: list[str]) -> None:
+    for case_id in ids:
+        for _ in range(300):
+            if requests.get(f"{url}/v1/cases/{case_id}", headers=HEADERS, timeout=5).ok:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"case {case_id} did not open")
+
+
+async def _cleanup(schema: str, topics: Topics) -> None:
+    pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
+    assert pool is not None
+    await drop_schema(pool, schema)
+    await pool.close()
+    await delete_topics(KAFKA, [spec.name for spec in topics.specs()])
+
+
+def test_no_server_errors_and_every_response_matches_the_document(
+    cases_api: tuple[str, list[str]],
+) -> None:
+    url, ids = cases_api
+    api = schemathesis.openapi.from_url(f"{url}/v1/openapi.json")
+    statuses: list[int] = []
+    operations = []
+    for result in api.get_all_operations():
+        assert isinstance(result, Ok), result
+        operations.append(result.ok())
+    assert len(operations) == 18  # 4 reads and 14 commands
+    for operation in operations:
+        # Half the time aim at a real case, with its ETag, so the generator gets past 404
+        # and 412 into the commands themselves.
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(), aim=st.sampled_from([None, *ids]))
+        def exercise(case: Any, aim: str | None) -> None:
+            headers = dict(HEADERS)
+            if aim is not None and case.path_parameters and "case_id" in case.path_parameters:
+                case.path_parameters["case_id"] = aim
+                current = requests.get(f"{url}/v1/cases/{aim}", headers=HEADERS, timeout=5)
+                if case.headers and "If-Match" in case.headers:
+                    case.headers["If-Match"] = current.headers["ETag"]
+            response = case.call(headers=headers, timeout=30)
+            statuses.append(response.status_code)
+            case.validate_response(response, checks=CHECKS)
+
+        exercise()
+    print("statuses provoked:", sorted(Counter(statuses).items()))
+    assert {200, 400, 404} <= set(statuses)
+    assert set(statuses) & {403, 409, 412, 428}
+
+
+def test_the_document_is_openapi_3_1_with_examples(cases_api: tuple[str, list[str]]) -> None:
+    url, _ = cases_api
+    document = requests.get(f"{url}/v1/openapi.json", timeout=5).json()
+    assert document["openapi"] == "3.1.0"
+    assignment = document["paths"]["/v1/cases/{case_id}/assignment"]["post"]
+    assert assignment["requestBody"]["content"]["application/json"]["example"]["unit_id"]
+    assert {"200", "400", "403", "404", "409", "412", "422", "428"} <= set(assignment["responses"])
