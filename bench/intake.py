@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+from common import free_port, wait_ready  # bench/common.py: run as bench/intake.py
 
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.db import drop_schema
@@ -40,26 +40,6 @@ CONCURRENCY = 32
 SECONDS = 8.0
 REPORT = EXAMPLES["seizure"]
 UNIT = Unit("UP-CHA-EXCISE-1", "excise_unit", "reporter", 9, 135)  # the seizure's district
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def wait_ready(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} never became ready")
 
 
 Headers = Callable[[], dict[str, str]]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from importlib import resources
 
 import asyncpg
+import orjson
 
 from prahari_events.errors import ConfigError
 
@@ -27,13 +28,19 @@ def package_migrations(package: str, prefix: str) -> list[Migration]:
     return [(f"{prefix}/{name}", (base / name).read_text("utf-8")) for name in names]
 
 
+def _encode_json(value: object) -> str:
+    # orjson: UTF-8 as it is (Hindi stays readable in psql), and several times faster than
+    # the stdlib on read-model rows that commands rewrite. The stdlib for what orjson cannot
+    # hold (integers beyond 64 bits).
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
-    # ensure_ascii=False keeps Hindi text readable in psql and in the stored JSON.
     await conn.set_type_codec(
-        "jsonb",
-        encoder=lambda value: json.dumps(value, ensure_ascii=False),
-        decoder=json.loads,
-        schema="pg_catalog",
+        "jsonb", encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog"
     )
 
 

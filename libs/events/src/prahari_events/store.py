@@ -6,11 +6,13 @@ updating a read model and recording a processed message all commit or roll back 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -72,6 +74,24 @@ class EventStore:
             raise RuntimeError("append needs a pool, or a connection inside a transaction")
         if not drafts:
             return []
+        prepared = self.prepare(stream_id, expected_version, drafts, publish_to=publish_to)
+        with prepared.conflicts():
+            # One round trip: append_events (001_eventstore.sql) checks the version, extends
+            # the hash chain, and writes the events and their outbox rows.
+            await conn.execute(f"SELECT append_events({APPEND_PARAMS})", *prepared.args)
+        return prepared.envelopes
+
+    def prepare(
+        self,
+        stream_id: str,
+        expected_version: int,
+        drafts: Sequence[Draft],
+        *,
+        publish_to: str | None = None,
+    ) -> PreparedAppend:
+        """Stamp and encode drafts into the arguments of append_events, for a caller that
+        sends them inside a statement of its own (an append and its read model in one
+        round trip); `PreparedAppend.conflicts` maps the store's errors as `append` does."""
         recorded_at = utcnow()
         trace = current_carrier()
         envelopes = [
@@ -84,39 +104,21 @@ class EventStore:
             )
             for offset, draft in enumerate(drafts, start=1)
         ]
-        try:
-            # One round trip: append_events (001_eventstore.sql) checks the version, extends
-            # the hash chain, and writes the events and their outbox rows.
-            await conn.execute(
-                "SELECT append_events($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                stream_id,
-                expected_version,
-                [e.event_id for e in envelopes],
-                [e.type for e in envelopes],
-                [e.version for e in envelopes],
-                recorded_at,
-                [self._registry.encode(e) for e in envelopes],
-                publish_to,
-                # As JSON text: a list of pairs would bind as a two-dimensional array.
-                [json.dumps([[k, v.decode()] for k, v in envelope_headers(e)]) for e in envelopes]
-                if publish_to is not None
-                else None,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            # A concurrent writer took this version between the check and the insert, or
-            # the very same event was appended before (a redelivered command).
-            raise ConcurrencyError(f"stream {stream_id}: {exc.detail or exc}") from None
-        except asyncpg.PostgresError as exc:
-            if exc.sqlstate != _VERSION_CONFLICT:
-                raise
-            raise ConcurrencyError(
-                str(exc),
-                fields={
-                    "expected_version": expected_version,
-                    "actual_version": int(exc.detail or 0),
-                },
-            ) from None
-        return envelopes
+        args = (
+            stream_id,
+            expected_version,
+            [e.event_id for e in envelopes],
+            [e.type for e in envelopes],
+            [e.version for e in envelopes],
+            recorded_at,
+            [self._registry.encode(e) for e in envelopes],
+            publish_to,
+            # As JSON text: a list of pairs would bind as a two-dimensional array.
+            [json.dumps([[k, v.decode()] for k, v in envelope_headers(e)]) for e in envelopes]
+            if publish_to is not None
+            else None,
+        )
+        return PreparedAppend(stream_id, expected_version, envelopes, args)
 
     async def stream_version(self, conn: Conn | asyncpg.Pool, stream_id: str) -> int:
         version = await conn.fetchval(
@@ -185,6 +187,39 @@ class EventStore:
             )
             for r in rows
         ]
+
+
+# The placeholders of append_events' nine arguments, for statements that embed the call.
+APPEND_PARAMS = "$1, $2, $3, $4, $5, $6, $7, $8, $9"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    stream_id: str
+    expected_version: int
+    envelopes: list[Envelope]
+    args: tuple[Any, ...]
+
+    @contextlib.contextmanager
+    def conflicts(self) -> Iterator[None]:
+        """Turn the database's refusals of this append into ConcurrencyError."""
+        try:
+            yield
+        except asyncpg.UniqueViolationError as exc:
+            # A concurrent writer took this version between the check and the insert, or
+            # the very same event was appended before (a redelivered command), or another
+            # unique row written in the same statement (an idempotency key) was taken.
+            raise ConcurrencyError(f"stream {self.stream_id}: {exc.detail or exc}") from None
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != _VERSION_CONFLICT:
+                raise
+            raise ConcurrencyError(
+                str(exc),
+                fields={
+                    "expected_version": self.expected_version,
+                    "actual_version": int(exc.detail or 0),
+                },
+            ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
-"""The case_view table, the report-to-case table and command idempotency keys: written in
-the same transaction as the events, read by the HTTP API and by the command handlers."""
+"""The case_view table, the report-to-case table and command idempotency keys: written with
+the events (in the consumer's transaction, or in a command's one statement), read by the HTTP
+API and by the command handlers."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +16,9 @@ import asyncpg
 from prahari_cases.domain import search
 from prahari_cases.domain.case import Case
 from prahari_events.db import Conn
+from prahari_events.errors import ConcurrencyError
 from prahari_events.policy import partner_keys, read_keys
+from prahari_events.store import PreparedAppend
 
 # The shape of `body` this code writes. A row of an older shape is rebuilt from its events.
 MODEL = 2
@@ -27,19 +31,10 @@ class Row:
     body: dict[str, Any]
 
 
-async def save(conn: Conn, case: Case) -> None:
+def _view_args(case: Case, body: dict[str, Any]) -> tuple[Any, ...]:
+    """save_case_view's arguments (003_commit.sql), in its order; `body` is case.to_json()."""
     access = case.access()
-    await conn.execute(
-        "INSERT INTO case_view (case_id, version, status, report_id, state, district,"
-        " opened_at, body, model, level, report_type, assignee_unit, readers, partners, search)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-        " array_to_tsvector($15::text[]))"
-        " ON CONFLICT (case_id) DO UPDATE SET version = excluded.version,"
-        " status = excluded.status, state = excluded.state, district = excluded.district,"
-        " body = excluded.body, model = excluded.model, level = excluded.level,"
-        " report_type = excluded.report_type, assignee_unit = excluded.assignee_unit,"
-        " readers = excluded.readers, partners = excluded.partners, search = excluded.search"
-        " WHERE case_view.version < excluded.version OR case_view.model < excluded.model",
+    return (
         case.case_id,
         case.version,
         case.status.value,
@@ -47,7 +42,7 @@ async def save(conn: Conn, case: Case) -> None:
         case.state,
         case.district,
         case.opened_at,
-        case.to_json(),
+        body,
         MODEL,
         case.level.value,
         case.report_type,
@@ -56,6 +51,14 @@ async def save(conn: Conn, case: Case) -> None:
         partner_keys(access),
         search.terms(case.description),
     )
+
+
+_VIEW_PARAMS = ", ".join(f"${n}" for n in range(1, 16))
+
+
+async def save(conn: Conn, case: Case) -> None:
+    """Write the case's row inside the caller's transaction (the consumer's)."""
+    await conn.execute(f"SELECT save_case_view({_VIEW_PARAMS})", *_view_args(case, case.to_json()))
 
 
 async def get(conn: Conn | asyncpg.Pool, case_id: uuid.UUID) -> Row | None:
@@ -144,44 +147,67 @@ async def find(pool: asyncpg.Pool, query: CaseQuery) -> Sequence[dict[str, Any]]
 @dataclass(frozen=True, slots=True)
 class KeyRecord:
     request_hash: bytes
-    case_id: uuid.UUID
-    version: int | None
-    body: dict[str, Any] | None
+    version: int
+    body: dict[str, Any]
 
 
-async def claim_key(
-    conn: Conn, scope: str, key: str, request_hash: bytes, case_id: uuid.UUID
-) -> KeyRecord | None:
-    """Take the key for this command, or return what holds it. A twin request in flight
-    holds the row until its transaction ends; this waits for it, then sees its answer."""
-    claimed = await conn.fetchval(
-        "INSERT INTO command_keys (scope, key, request_hash, case_id) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (scope, key) DO NOTHING RETURNING true",
-        scope,
-        key,
-        request_hash,
+@dataclass(frozen=True, slots=True)
+class KeyClaim:
+    scope: str  # "<state>:<unit id>": unit ids are unique per state
+    key: str
+    request_hash: bytes
+
+
+async def load_for_command(
+    pool: asyncpg.Pool, case_id: uuid.UUID, key: KeyClaim | None
+) -> tuple[Row | None, KeyRecord | None]:
+    """The case's row and the answer already given under the request's key, in one query."""
+    row = await pool.fetchrow(
+        "SELECT v.model, v.version, v.body, k.request_hash, k.version AS key_version,"
+        " k.body AS key_body"
+        " FROM (SELECT $1::uuid AS case_id) AS q"
+        " LEFT JOIN case_view v ON v.case_id = q.case_id"
+        " LEFT JOIN command_keys k ON k.scope = $2 AND k.key = $3",
         case_id,
+        key.scope if key else None,
+        key.key if key else None,
     )
-    if claimed:
-        return None
-    row = await conn.fetchrow(
-        "SELECT request_hash, case_id, version, body FROM command_keys"
-        " WHERE scope = $1 AND key = $2",
-        scope,
-        key,
+    assert row is not None  # the query always gives one row
+    case = Row(row["model"], row["version"], row["body"]) if row["body"] is not None else None
+    held = (
+        KeyRecord(row["request_hash"], row["key_version"], row["key_body"])
+        if row["request_hash"] is not None
+        else None
     )
-    assert row is not None  # keys are never deleted while a claim waits on them
-    body = row["body"]
-    return KeyRecord(row["request_hash"], row["case_id"], row["version"], body)
+    return case, held
 
 
-async def record_answer(
-    conn: Conn, scope: str, key: str, version: int, body: dict[str, Any]
+_COMMIT_PARAMS = ", ".join(f"${n}" for n in range(1, 28))
+
+
+async def commit(
+    pool: asyncpg.Pool,
+    prepared: PreparedAppend | None,
+    case: Case,
+    body: dict[str, Any],
+    key: KeyClaim | None,
 ) -> None:
-    await conn.execute(
-        "UPDATE command_keys SET version = $3, body = $4 WHERE scope = $1 AND key = $2",
-        scope,
-        key,
-        version,
-        body,
-    )
+    """The command's events, the case's row and the key's answer, in one statement: all of
+    it or, when a version or the key was taken first, ConcurrencyError and none of it."""
+    append = prepared.args if prepared else (None,) * 9
+    claim = (key.scope, key.key, key.request_hash) if key else (None, None, None)
+    with prepared.conflicts() if prepared else _key_conflicts(case):
+        await pool.execute(
+            f"SELECT commit_case_command({_COMMIT_PARAMS})",
+            *append,
+            *_view_args(case, body),
+            *claim,
+        )
+
+
+@contextlib.contextmanager
+def _key_conflicts(case: Case) -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.UniqueViolationError:
+        raise ConcurrencyError(f"case {case.case_id}: the Idempotency-Key was taken") from None

@@ -1,6 +1,8 @@
-"""Carries out a unit's command on a case, in one transaction: the Idempotency-Key, the
-access policy, the If-Match precondition, the decision, the events with their outbox rows,
-the read model and the remembered answer all commit together or not at all.
+"""Carries out a unit's command on a case: read the case and any answer already given under
+the request's Idempotency-Key (one query), check, decide, then commit the events with their
+outbox rows, the read model and the remembered answer in one statement, all or nothing. No
+transaction is held open while Python decides; optimistic concurrency does the rest: when
+someone else committed first, the command is read and decided again.
 
 The order of the checks is part of the contract: a replayed Idempotency-Key answers as the
 first time did, before If-Match is looked at (the first success moved the version on);
@@ -21,10 +23,9 @@ from prahari_cases.adapters import read_model
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain.case import Case, decide, stream_for
 from prahari_cases.domain.events import Assignee
-from prahari_cases.service_layer.handlers import Clock, fold, load_case
+from prahari_cases.service_layer.handlers import Clock, case_from, fold
 from prahari_events import policy
 from prahari_events.auth import Unit
-from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Jurisdiction, utcnow
 from prahari_events.errors import (
     ConcurrencyError,
@@ -92,58 +93,59 @@ class CaseCommands:
         key: str | None,
         fingerprint: bytes,
     ) -> Answer:
+        claim = (
+            read_model.KeyClaim(f"{unit.state}:{unit.unit_id}", key, fingerprint) if key else None
+        )
         for _ in range(self._attempts):
-            try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    return await self._execute(
-                        conn,
-                        unit,
-                        case_id,
-                        request,
-                        if_match=if_match,
-                        key=key,
-                        fingerprint=fingerprint,
-                    )
-            except ConcurrencyError as exc:
-                # Someone appended between our read and our write. With If-Match the caller
-                # decided on a version that is gone: tell them. Without it (notes and
-                # seizures, which never conflict with each other) decide again.
-                if if_match is not None:
-                    current = exc.fields.get("actual_version")
-                    raise PreconditionFailed(
-                        "the case changed since that version; read it again",
-                        fields={"If-Match": [f"the case is at version {current}"]},
-                    ) from None
-        raise Unavailable("the case is too busy right now; retry", retry_after_s=1)
-
-    async def _execute(
-        self,
-        conn: Conn,
-        unit: Unit,
-        case_id: uuid.UUID,
-        request: Request,
-        *,
-        if_match: int | None,
-        key: str | None,
-        fingerprint: bytes,
-    ) -> Answer:
-        scope = f"{unit.state}:{unit.unit_id}"
-        if key is not None:
-            held = await read_model.claim_key(conn, scope, key, fingerprint, case_id)
+            row, held = await read_model.load_for_command(self._pool, case_id, claim)
             if held is not None:
                 if held.request_hash != fingerprint:
                     raise IdempotencyKeyReused(
                         "this Idempotency-Key was already used for a different request",
                         fields={"Idempotency-Key": ["already used for a different request"]},
                     )
-                # The twin's transaction committed its answer with the key, or we would
-                # not see the key at all.
-                assert held.body is not None
-                assert held.version is not None
                 return Answer(held.body, held.version, replayed=True)
-        case = await load_case(conn, self._store, case_id)
-        if case is None or not policy.may_read(unit, case.access()):
-            raise NotFound("no such case")
+            case = await case_from(row, self._pool, self._store, case_id)
+            if case is None or not policy.may_read(unit, case.access()):
+                raise NotFound("no such case")
+            self._check(unit, case, request, if_match)
+            now = self._clock()
+            decided = decide(case, self._resolve(case, request), now)
+            prepared = (
+                self._store.prepare(
+                    stream_for(case_id),
+                    case.version,
+                    [
+                        Draft(
+                            type=event.TYPE,
+                            payload=event.payload(),
+                            actor=unit.actor(),
+                            jurisdiction=Jurisdiction(case.state, case.district),
+                            correlation_id=case.correlation_id,
+                            occurred_at=now,
+                        )
+                        for event in decided
+                    ],
+                    publish_to=self._topic,
+                )
+                if decided
+                else None
+            )
+            after = fold(case, prepared.envelopes) if prepared else case
+            body = after.to_json()
+            if prepared is not None or claim is not None:
+                try:
+                    await read_model.commit(self._pool, prepared, after, body, claim)
+                except ConcurrencyError:
+                    # Someone else was first. Read again: a stale If-Match is then a 412, a
+                    # twin's key gives the twin's answer, and a note is decided again (notes
+                    # and seizures never conflict with each other).
+                    continue
+            return Answer(body, after.version, replayed=False)
+        raise Unavailable("the case is too busy right now; retry", retry_after_s=1)
+
+    @staticmethod
+    def _check(unit: Unit, case: Case, request: Request, if_match: int | None) -> None:
         action = request.ACTION
         assert action is not None
         if not policy.may(unit, action, case.access()):
@@ -158,30 +160,6 @@ class CaseCommands:
                 "the case changed since that version; read it again",
                 fields={"If-Match": [f"the case is at version {case.version}"]},
             )
-        command = self._resolve(case, request)
-        now = self._clock()
-        decided = decide(case, command, now)
-        if decided:
-            drafts = [
-                Draft(
-                    type=event.TYPE,
-                    payload=event.payload(),
-                    actor=unit.actor(),
-                    jurisdiction=Jurisdiction(case.state, case.district),
-                    correlation_id=case.correlation_id,
-                    occurred_at=now,
-                )
-                for event in decided
-            ]
-            events = await self._store.append(
-                conn, stream_for(case_id), case.version, drafts, publish_to=self._topic
-            )
-            case = fold(case, events)
-            await read_model.save(conn, case)
-        body = case.to_json()
-        if key is not None:
-            await read_model.record_answer(conn, scope, key, case.version, body)
-        return Answer(body, case.version, replayed=False)
 
     def _resolve(self, case: Case, request: Request) -> cmd.Command:
         if not isinstance(request, AssignTo):

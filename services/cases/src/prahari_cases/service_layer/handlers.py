@@ -29,10 +29,15 @@ Clock = Callable[[], datetime]
 async def load_case(
     conn: Conn | asyncpg.Pool, store: EventStore, case_id: uuid.UUID
 ) -> Case | None:
+    return await case_from(await read_model.get(conn, case_id), conn, store, case_id)
+
+
+async def case_from(
+    row: read_model.Row | None, conn: Conn | asyncpg.Pool, store: EventStore, case_id: uuid.UUID
+) -> Case | None:
     """The case as it stands: from the read model's row when it was written by this code's
-    model (it is written in the same transaction as the events, so it is at the stream's
-    head), else folded from the events themselves."""
-    row = await read_model.get(conn, case_id)
+    model (it is written with every event, so it is at the stream's head), else folded
+    from the events themselves."""
     if row is None:
         return None
     if row.model == read_model.MODEL:
