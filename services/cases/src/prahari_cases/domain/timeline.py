@@ -43,10 +43,22 @@ class Narrator:
         return f"{self._places.district_name(area.district)}, {state}"
 
     def unit(self, unit_id: str, state: int | None, district: int | None) -> str:
+        """`UP-SON-DCR (District Control Room, Sonbhadra, Uttar Pradesh)`: the id, the name
+        the directory gives it, and its state, each said once."""
+        if state is None:
+            where = "national"
+        else:
+            place = self.place(Area(state, district))
+            where = place.replace(" (its control rooms)", "")
         name = self._unit_name(state, unit_id)
-        where = self.place(Area(state, district)) if state is not None else "national"
-        where = where.replace(" (its control rooms)", "")
-        return f"{unit_id} ({name}, {where})" if name else f"{unit_id} ({where})"
+        if name is None:
+            return f"{unit_id} ({where})"
+        state_name = where.rsplit(", ", 1)[-1]
+        return (
+            f"{unit_id} ({name})"
+            if name.endswith(state_name)
+            else f"{unit_id} ({name}, {state_name})"
+        )
 
     def line(self, envelope: Envelope) -> dict[str, Any]:
         actor = envelope.actor
