@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,8 +20,8 @@ import requests
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from prahari_events.auth import TokenAuthority, Unit
-from prahari_events.db import connect
-from prahari_events.kafka import Topics
+from prahari_events.db import connect, drop_schema
+from prahari_events.kafka import Topics, create_topics, delete_topics
 from prahari_intake.config import Settings as IntakeSettings
 
 KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -152,3 +153,42 @@ def our_errors(log_path: Path) -> list[str]:
         for line in log_path.read_text().splitlines()
         if '"level": "ERROR"' in line and '"logger": "prahari.' in line
     ]
+
+
+@contextlib.contextmanager
+def service_under_test(
+    name: str, tmp: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Topics]]:
+    """One service as its own process on topics and a schema of its own, removed after;
+    fails if the service logged an error of ours (a 5xx would have been one)."""
+    test_id = uuid.uuid4().hex[:10]
+    topics = Topics(f"t{test_id}.")
+    schema = f"{name}_{test_id}"
+    asyncio.run(create_topics(KAFKA, topics.specs()))
+    port = free_port()
+    log_path = tmp / f"{name}.log"
+    env = {
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "DATABASE_URL": DATABASE_URL,
+        "PRAHARI_DB_SCHEMA": schema,
+        "PRAHARI_TOPIC_PREFIX": topics.prefix,
+        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        f"PRAHARI_{name.upper()}_PORT": str(port),
+        "PRAHARI_LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with service_process(f"prahari_{name}", env, log_path, url=url):
+            yield url, topics
+    finally:
+        asyncio.run(_drop(schema, topics))
+    assert our_errors(log_path) == []
+
+
+async def _drop(schema: str, topics: Topics) -> None:
+    pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
+    assert pool is not None
+    await drop_schema(pool, schema)
+    await pool.close()
+    await delete_topics(KAFKA, [spec.name for spec in topics.specs()])

@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import requests
 import schemathesis
@@ -32,23 +31,13 @@ from schemathesis.specs.openapi.checks import (
 from prahari_cases.domain.case import case_id_for
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.db import drop_schema
 from prahari_events.kafka import (
     Topics,
-    create_topics,
-    delete_topics,
     envelope_headers,
     make_producer,
 )
 from tests.factories import SONBHADRA, UP, report_envelope
-from tests.support import (
-    DATABASE_URL,
-    KAFKA,
-    TOKEN_SECRET,
-    free_port,
-    our_errors,
-    service_process,
-)
+from tests.support import KAFKA, TOKEN_SECRET, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -89,31 +78,11 @@ async def _seed(topics: Topics) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cases_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
-    test_id = uuid.uuid4().hex[:10]
-    topics = Topics(f"t{test_id}.")
-    schema = f"cases_{test_id}"
-    asyncio.run(create_topics(KAFKA, topics.specs()))
-    port = free_port()
-    log_path: Path = tmp_path_factory.mktemp("cases") / "cases.log"
-    env = {
-        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-        "DATABASE_URL": DATABASE_URL,
-        "PRAHARI_DB_SCHEMA": schema,
-        "PRAHARI_TOPIC_PREFIX": topics.prefix,
-        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
-        "PRAHARI_CASES_PORT": str(port),
-        "PRAHARI_UNIT_DIRECTORY": UNITS,
-        "PRAHARI_LOG_LEVEL": "WARNING",
-    }
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with service_process("prahari_cases", env, log_path, url=url):
-            ids = asyncio.run(_seed(topics))
-            _wait_for(url, ids)
-            yield url, ids
-    finally:
-        asyncio.run(_cleanup(schema, topics))
-    assert our_errors(log_path) == []
+    tmp = tmp_path_factory.mktemp("cases")
+    with service_under_test("cases", tmp, {"PRAHARI_UNIT_DIRECTORY": UNITS}) as (url, topics):
+        ids = asyncio.run(_seed(topics))
+        _wait_for(url, ids)
+        yield url, ids
 
 
 def _wait_for(url: str, ids: list[str]) -> None:
@@ -124,14 +93,6 @@ def _wait_for(url: str, ids: list[str]) -> None:
             time.sleep(0.1)
         else:
             raise AssertionError(f"case {case_id} did not open")
-
-
-async def _cleanup(schema: str, topics: Topics) -> None:
-    pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
-    assert pool is not None
-    await drop_schema(pool, schema)
-    await pool.close()
-    await delete_topics(KAFKA, [spec.name for spec in topics.specs()])
 
 
 def test_no_server_errors_and_every_response_matches_the_document(

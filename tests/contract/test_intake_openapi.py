@@ -5,15 +5,11 @@ PostgreSQL (schemathesis calls synchronously)."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import requests
 import schemathesis
@@ -28,10 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from prahari_events.auth import TokenAuthority
-from prahari_events.db import drop_schema
-from prahari_events.kafka import Topics, create_topics, delete_topics
 from tests.factories import STATE_ROOM
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, free_port, our_errors, service_process
+from tests.support import TOKEN_SECRET, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -48,36 +42,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def intake_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    test_id = uuid.uuid4().hex[:10]
-    topics = Topics(f"t{test_id}.")
-    schema = f"intake_{test_id}"
-    asyncio.run(create_topics(KAFKA, topics.specs()))
-    port = free_port()
-    log_path: Path = tmp_path_factory.mktemp("intake") / "intake.log"
-    env = {
-        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-        "DATABASE_URL": DATABASE_URL,
-        "PRAHARI_DB_SCHEMA": schema,
-        "PRAHARI_TOPIC_PREFIX": topics.prefix,
-        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
-        "PRAHARI_INTAKE_PORT": str(port),
-        "PRAHARI_LOG_LEVEL": "WARNING",
-    }
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with service_process("prahari_intake", env, log_path, url=url):
-            yield url
-    finally:
-        asyncio.run(_cleanup(schema, topics))
-    assert our_errors(log_path) == []  # a 5xx anywhere would have been logged by our code
-
-
-async def _cleanup(schema: str, topics: Topics) -> None:
-    pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
-    assert pool is not None
-    await drop_schema(pool, schema)
-    await pool.close()
-    await delete_topics(KAFKA, [spec.name for spec in topics.specs()])
+    with service_under_test("intake", tmp_path_factory.mktemp("intake")) as (url, _):
+        yield url
 
 
 def test_no_server_errors_and_every_response_matches_the_document(intake_url: str) -> None:

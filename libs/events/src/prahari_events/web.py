@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 from opentelemetry.trace import SpanKind, Tracer
 
 from prahari_events.auth import TokenAuthority, Unit
@@ -64,6 +64,33 @@ def error_body(code: str, message: str, fields: Mapping[str, Any] | None = None)
     if fields:
         body["fields"] = dict(fields)
     return {"error": body}
+
+
+class ErrorDetail(Schema):
+    """The body of every error answer, as `error_body` writes it: for OpenAPI documents."""
+
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(
+        data_key="fields", metadata={"description": "each bad field, by name, with its problems"}
+    )
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+def error_response(description: str, *, retry: bool = False) -> dict[str, Any]:
+    """An OpenAPI response of the error body (registered as the component "Error")."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": "Error"}},
+    }
+    if retry:
+        response["headers"] = {
+            "Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}
+        }
+    return response
 
 
 def json_response(

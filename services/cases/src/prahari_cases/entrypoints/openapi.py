@@ -8,10 +8,10 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
 
 from prahari_cases.entrypoints import schemas as s
 from prahari_cases.entrypoints.commands import Endpoint
+from prahari_events.web import ErrorSchema, error_response
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "/assignment": {"unit_id": "UP-SON-FS-1", "note": "नाका चेकिंग करें, ट्रक बिहार की ओर"},
@@ -42,22 +42,6 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-class ErrorDetail(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    fields_ = fields.Dict(
-        data_key="fields", metadata={"description": "each bad field, by name, with its problems"}
-    )
-
-
-class Error(Schema):
-    error = fields.Nested(ErrorDetail, required=True)
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": "Error"}}}
-
-
 _CASE_ID = {
     "in": "path",
     "name": "case_id",
@@ -66,8 +50,8 @@ _CASE_ID = {
 }
 _ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'the case\'s version, "<n>"'}}
 _COMMON = {
-    "401": _error("no token, or a token that is expired or not valid"),
-    "404": _error("no such case, or not one this unit may see"),
+    "401": error_response("no token, or a token that is expired or not valid"),
+    "404": error_response("no such case, or not one this unit may see"),
 }
 
 
@@ -107,16 +91,18 @@ def _command(endpoint: Endpoint) -> dict[str, Any]:
                 "headers": _ETAG,
                 "content": {"application/json": {"schema": "Case"}},
             },
-            "400": _error("invalid fields, each named"),
+            "400": error_response("invalid fields, each named"),
             **_COMMON,
-            "403": _error("not this unit's role or relation to the case"),
-            "409": _error("the command does not apply in the case's status (named)"),
-            "412": _error("If-Match names a version that is no longer current"),
-            "413": _error("the body is too large"),
-            "415": _error("the body is not application/json"),
-            "422": _error("the Idempotency-Key was used for a different request"),
-            "428": _error("If-Match is required for this command"),
-            "503": _error("the database did not answer or the case is too busy; retry"),
+            "403": error_response("not this unit's role or relation to the case"),
+            "409": error_response("the command does not apply in the case's status (named)"),
+            "412": error_response("If-Match names a version that is no longer current"),
+            "413": error_response("the body is too large"),
+            "415": error_response("the body is not application/json"),
+            "422": error_response("the Idempotency-Key was used for a different request"),
+            "428": error_response("If-Match is required for this command"),
+            "503": error_response(
+                "the database did not answer or the case is too busy; retry", retry=True
+            ),
         },
     }
     if endpoint.method != "DELETE":
@@ -151,7 +137,7 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
         ("CaseList", s.CaseList),
         ("Timeline", s.Timeline),
         ("EventList", s.EventList),
-        ("Error", Error),
+        ("Error", ErrorSchema),
     ):
         spec.components.schema(name, schema=schema)
     for endpoint in table:
@@ -170,7 +156,7 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
                         "description": "a page of cases; `next` when there may be more",
                         "content": {"application/json": {"schema": "CaseList"}},
                     },
-                    "400": _error("invalid query, each parameter named"),
+                    "400": error_response("invalid query, each parameter named"),
                     "401": _COMMON["401"],
                 },
             }
@@ -198,7 +184,7 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
                             "headers": _ETAG if not suffix else {},
                             "content": {"application/json": {"schema": answer}},
                         },
-                        "400": _error("invalid query"),
+                        "400": error_response("invalid query"),
                         **_COMMON,
                     },
                 }

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
 from prahari_events.catalogue import REPORT_TYPES
+from prahari_events.web import ErrorSchema, error_response
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.schemas import ReportRequest
 
@@ -35,30 +36,6 @@ class ReportStatus(Schema):
     reason = fields.String()
 
 
-class ErrorDetail(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    fields_ = fields.Dict(
-        data_key="fields", metadata={"description": "each bad field, by name, with its problems"}
-    )
-
-
-class Error(Schema):
-    error = fields.Nested(ErrorDetail, required=True)
-
-
-def _error(description: str, *, retry: bool = False) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": "Error"}},
-    }
-    if retry:
-        response["headers"] = {
-            "Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}
-        }
-    return response
-
-
 def build() -> dict[str, Any]:
     spec = APISpec(
         title="Prahari intake",
@@ -77,12 +54,12 @@ def build() -> dict[str, Any]:
         ("ReportRequest", ReportRequest),
         ("ReportAccepted", ReportAccepted),
         ("ReportStatus", ReportStatus),
-        ("Error", Error),
+        ("Error", ErrorSchema),
     ):
         spec.components.schema(name, schema=schema)
     common_errors = {
-        "401": _error("no token, or a token that is expired or not valid"),
-        "403": _error("outside the unit's jurisdiction or role"),
+        "401": error_response("no token, or a token that is expired or not valid"),
+        "403": error_response("outside the unit's jurisdiction or role"),
     }
     spec.path(
         path="/v1/reports",
@@ -118,13 +95,13 @@ def build() -> dict[str, Any]:
                         "description": "a replay of an Idempotency-Key already filed",
                         "content": {"application/json": {"schema": "ReportAccepted"}},
                     },
-                    "400": _error("invalid fields, each named"),
+                    "400": error_response("invalid fields, each named"),
                     **common_errors,
-                    "409": _error("a request with this key is still in flight", retry=True),
-                    "413": _error("the body is too large"),
-                    "415": _error("the body is not application/json"),
-                    "422": _error("the Idempotency-Key was used for a different report"),
-                    "503": _error("the event log did not acknowledge; retry", retry=True),
+                    "409": error_response("a request with this key is still in flight", retry=True),
+                    "413": error_response("the body is too large"),
+                    "415": error_response("the body is not application/json"),
+                    "422": error_response("the Idempotency-Key was used for a different report"),
+                    "503": error_response("the event log did not acknowledge; retry", retry=True),
                 },
             }
         },
@@ -149,7 +126,7 @@ def build() -> dict[str, Any]:
                         "content": {"application/json": {"schema": "ReportStatus"}},
                     },
                     **common_errors,
-                    "404": _error("no such report, or not one this unit may see"),
+                    "404": error_response("no such report, or not one this unit may see"),
                 },
             }
         },
