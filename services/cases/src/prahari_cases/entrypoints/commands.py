@@ -27,12 +27,17 @@ class Endpoint:
     method: str
     path: str  # below /v1/cases/{case_id}
     schema: Schema
+    request: type[Request]
     build: Build
     summary: str
     who: str
     event: str
-    state_change: bool
     body_optional: bool = False
+
+    @property
+    def state_change(self) -> bool:
+        """Needs If-Match: the command's own word, so the document cannot disagree."""
+        return self.request.STATE_CHANGE
 
 
 def _area(data: dict[str, Any], places: Directory) -> Area:
@@ -55,27 +60,28 @@ def endpoints(places: Directory) -> list[Endpoint]:
             "POST",
             "/assignment",
             s.AssignmentRequest(),
+            AssignTo,
             lambda d, _p, _i: AssignTo(d["unit_id"], d["note"]),
             "Assign the case to a unit of the owner's state (re-assign until closed)",
             "owner",
             "case.assigned",
-            state_change=True,
         ),
         Endpoint(
             "POST",
             "/acknowledgement",
             s.Empty(),
+            cmd.Acknowledge,
             lambda _d, _p, _i: cmd.Acknowledge(),
             "The assigned unit acknowledges the case",
             "the assigned unit",
             "case.acknowledged",
-            state_change=True,
             body_optional=True,
         ),
         Endpoint(
             "POST",
             "/notes",
             s.NoteRequest(),
+            cmd.AddNote,
             lambda d, _p, new_id: cmd.AddNote(
                 new_id(),
                 d["text"],
@@ -86,22 +92,22 @@ def endpoints(places: Directory) -> list[Endpoint]:
             "Add a note, with references to attachments",
             "owner, assignee, sharing partner",
             "case.note_added",
-            state_change=False,
         ),
         Endpoint(
             "POST",
             "/field-report",
             s.FieldReportRequest(),
+            cmd.FileFieldReport,
             lambda d, _p, _i: cmd.FileFieldReport(d["findings"], d["action_taken"]),
             "File the field report",
             "the assigned unit",
             "case.field_report_filed",
-            state_change=True,
         ),
         Endpoint(
             "POST",
             "/seizures",
             s.SeizureRequest(),
+            cmd.RecordSeizure,
             lambda d, _p, new_id: cmd.RecordSeizure(
                 new_id(),
                 d["category"],
@@ -115,99 +121,98 @@ def endpoints(places: Directory) -> list[Endpoint]:
             "Record a seizure (the Election Commission's categories and units)",
             "owner, assignee, sharing partner",
             "case.seizure_recorded",
-            state_change=False,
         ),
         Endpoint(
             "POST",
             "/escalation",
             s.ReasonRequest(),
+            cmd.Escalate,
             lambda d, _p, _i: cmd.Escalate(d["reason"]),
             "Escalate from the district to the state level (adds notifications, not access)",
             "owner",
             "case.escalated",
-            state_change=True,
         ),
         Endpoint(
             "POST",
             "/shares",
             s.ShareRequest(),
+            cmd.Share,
             lambda d, _p, _i: cmd.Share(_area(d, places), d["reason"]),
             "Share with another state's (or district's) control rooms",
             "owner",
             "case.shared",
-            state_change=True,
         ),
         Endpoint(
             "DELETE",
             "/shares/{state}",
             s.Empty(),
+            cmd.RevokeShare,
             lambda _d, p, _i: cmd.RevokeShare(_revoked_state(p)),
             "Stop sharing with a state",
             "owner",
             "case.share_revoked",
-            state_change=True,
             body_optional=True,
         ),
         Endpoint(
             "POST",
             "/transfer",
             s.TransferRequest(),
+            cmd.RequestTransfer,
             lambda d, _p, _i: cmd.RequestTransfer(_area(d, places), d["reason"]),
             "Ask another district or state to take the case over",
             "owner",
             "case.transfer_requested",
-            state_change=True,
         ),
         Endpoint(
             "POST",
             "/transfer/withdrawal",
             s.OptionalReasonRequest(),
+            cmd.WithdrawTransfer,
             lambda d, _p, _i: cmd.WithdrawTransfer(d["reason"]),
             "Withdraw a pending transfer",
             "owner",
             "case.transfer_withdrawn",
-            state_change=True,
             body_optional=True,
         ),
         Endpoint(
             "POST",
             "/transfer/acceptance",
             s.Empty(),
+            cmd.AcceptTransfer,
             lambda _d, _p, _i: cmd.AcceptTransfer(),
             "Accept a transfer: ownership and jurisdiction move; the old owner keeps reading",
             "the receiving control room",
             "case.transferred",
-            state_change=True,
             body_optional=True,
         ),
         Endpoint(
             "POST",
             "/transfer/refusal",
             s.ReasonRequest(),
+            cmd.RefuseTransfer,
             lambda d, _p, _i: cmd.RefuseTransfer(d["reason"]),
             "Refuse a transfer",
             "the receiving control room",
             "case.transfer_refused",
-            state_change=True,
         ),
         Endpoint(
             "POST",
             "/closure",
             s.ClosureRequest(),
+            cmd.Close,
             lambda d, _p, _i: cmd.Close(d["disposition"], d["summary"], d["duplicate_of"]),
             "Close the case with a disposition",
             "owner",
             "case.closed",
-            state_change=True,
         ),
         Endpoint(
             "POST",
             "/reopening",
             s.ReasonRequest(),
+            cmd.Reopen,
             lambda d, _p, _i: cmd.Reopen(d["reason"]),
             "Reopen a closed case",
             "owner",
             "case.reopened",
-            state_change=True,
         ),
     ]
