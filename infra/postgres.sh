@@ -5,18 +5,20 @@
 #                             (once) and start it on 127.0.0.1:$PRAHARI_PG_PORT (default 54329)
 #   infra/postgres.sh stop    stop the local cluster
 #   infra/postgres.sh url     print the DATABASE_URL the services should use
-# The server runs as the postgres user, never as root. Log: var/log/postgres.log.
+# The server runs as the postgres user, never as root. Its data directory and its log live
+# outside the checkout (/var/lib/prahari), because the checkout may be in a directory the
+# postgres user cannot enter (a clone in root's home, mode 0700).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
 port=${PRAHARI_PG_PORT:-54329}
 # The data directory sits outside the checkout so that the postgres user can always reach it.
 data=${PRAHARI_PG_DATA:-/var/lib/prahari/pg-$port}
-log="$root/var/log/postgres.log"
+log=${PRAHARI_PG_LOG:-/var/lib/prahari/pg-$port.log}
 local_url="postgresql://prahari:prahari@127.0.0.1:$port/prahari"
 
 as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+  # From /, so that the postgres user's tools never try to enter the caller's directory.
+  if [ "$(id -un)" = postgres ]; then (cd / && "$@"); else (cd / && runuser -u postgres -- "$@"); fi
 }
 
 bindir() {
@@ -41,7 +43,7 @@ start() {
   fi
   install
   local bin; bin=$(bindir)
-  mkdir -p "$root/var/log" && touch "$log" && chown postgres "$log"
+  mkdir -p "$(dirname "$log")" && touch "$log" && chown postgres "$log"
   if [ ! -f "$data/PG_VERSION" ]; then
     mkdir -p "$data" && chown postgres:postgres "$data" && chmod 700 "$data"
     as_postgres "$bin/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
