@@ -9,7 +9,6 @@
 # outside the checkout (/var/lib/prahari), because the checkout may be in a directory the
 # postgres user cannot enter (a clone in root's home, mode 0700).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
 port=${PRAHARI_PG_PORT:-54329}
 # The data directory sits outside the checkout so that the postgres user can always reach it.
 data=${PRAHARI_PG_DATA:-/var/lib/prahari/pg-$port}
