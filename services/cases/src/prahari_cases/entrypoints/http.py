@@ -18,7 +18,7 @@ from opentelemetry.trace import Tracer
 from prahari_cases.adapters import read_model
 from prahari_cases.config import Settings
 from prahari_cases.domain import search
-from prahari_cases.domain.case import replay, stream_for
+from prahari_cases.domain.case import Case, replay, stream_for
 from prahari_cases.domain.timeline import Narrator
 from prahari_cases.entrypoints import openapi
 from prahari_cases.entrypoints.commands import Endpoint, endpoints
@@ -87,7 +87,7 @@ def if_match(request: web.Request) -> int | None:
     return int(found.group(1))
 
 
-async def _readable(request: web.Request, unit: Unit, case_id: uuid.UUID) -> Any:
+async def _readable(request: web.Request, unit: Unit, case_id: uuid.UUID) -> Case:
     """The case if the unit may read it; 404 otherwise, never 403: a case outside the
     caller's reach does not exist for the caller."""
     case = await load_case(request.app[POOL], request.app[STORE], case_id)
@@ -107,9 +107,10 @@ async def get_case(request: web.Request) -> web.Response:
         events = await request.app[STORE].read_stream(
             request.app[POOL], stream_for(case_id), as_of=query["as_of"]
         )
-        case = replay(events)
-        if case is None:
+        then = replay(events)
+        if then is None:
             raise NotFound("the case did not exist yet at that moment")
+        case = then
     return json_response(case.to_json(), headers=_etag(case.version))
 
 

@@ -74,10 +74,9 @@ class CaseHandlers:
         p = report.payload
         report_id = uuid.UUID(p["report_id"])
         case_id = case_id_for(report_id)
+        # The report's row in case_reports is the check: a redelivery, or a twin delivery
+        # committing first, finds it (the insert waits for a twin's commit) and stops here.
         if not await read_model.link_report(conn, report_id, case_id):
-            return  # this report is in a case already: seen under another delivery
-        stream = stream_for(case_id)
-        if await self._store.stream_version(conn, stream) > 0:
             return
         command = cmd.OpenCase(
             case_id=case_id,
@@ -101,7 +100,9 @@ class CaseHandlers:
             )
             for event in decide(None, command, self._clock())
         ]
-        events = await self._store.append(conn, stream, 0, drafts, publish_to=self._case_topic)
+        events = await self._store.append(
+            conn, stream_for(case_id), 0, drafts, publish_to=self._case_topic
+        )
         await read_model.save(conn, fold(None, events))
 
 
