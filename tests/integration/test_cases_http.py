@@ -480,3 +480,22 @@ async def test_rows_of_an_older_read_model_are_rebuilt_from_events(
         await pool.fetchval("SELECT model FROM case_view WHERE case_id = $1", uuid.UUID(case_id))
         == 2
     )
+
+
+async def test_a_report_delivered_twice_or_twice_at_once_opens_one_case(
+    cases: Client, pool: asyncpg.Pool, store: EventStore, registry: Registry, topics: Topics
+) -> None:
+    handlers = CaseHandlers(store, topics.case_events, Deadlines())
+
+    async def deliver(report: Any) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.report_received(conn, report)
+
+    once, at_once = report_envelope(registry), report_envelope(registry)
+    await deliver(once)
+    await deliver(once)
+    await asyncio.gather(deliver(at_once), deliver(at_once), deliver(at_once))
+    for report in (once, at_once):
+        case_id = case_id_for(uuid.UUID(report.payload["report_id"]))
+        events = await store.read_stream(pool, stream_for(case_id))
+        assert [e.type for e in events] == ["case.opened"]
