@@ -11,7 +11,6 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,12 +35,12 @@ from prahari_events.kafka import (
     envelope_headers,
     make_producer,
 )
+from tests.cases_support import UNITS
 from tests.factories import SONBHADRA, UP, report_envelope
 from tests.support import KAFKA, TOKEN_SECRET, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-UNITS = str(Path(__file__).resolve().parents[2] / "infra" / "dev" / "units.json")
 ROOM = Unit("UP-SON-DCR", "district_control_room", "control_room", UP, SONBHADRA)
 TOKEN = TokenAuthority(TOKEN_SECRET).mint(ROOM, timedelta(hours=1))
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from prahari_cases.config import Settings
+from prahari_cases.adapters import read_model
 from prahari_cases.domain.case import case_id_for, stream_for
 from prahari_cases.domain.commands import Deadlines
 from prahari_cases.entrypoints.http import create_app
@@ -23,96 +21,25 @@ from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from prahari_events.telemetry import no_op_tracer
+from tests.cases_support import (
+    BR_ROOM,
+    BR_STATION,
+    JH_ROOM,
+    KAI_ROOM,
+    KAIMUR,
+    OTHER_STATION,
+    SON_ROOM,
+    SQUAD,
+    Client,
+    call,
+    cases_settings,
+    do,
+    etag_of,
+)
 from tests.factories import AUDITOR, BIHAR, SONBHADRA, STATE_ROOM, STATION, UP, report_envelope
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, bearer, read_topic
+from tests.support import bearer, read_topic
 
 pytestmark = pytest.mark.integration
-
-UNITS = str(Path(__file__).resolve().parents[2] / "infra" / "dev" / "units.json")
-KAIMUR, JHARKHAND = 200, 20
-SON_ROOM = Unit("UP-SON-DCR", "district_control_room", "control_room", UP, SONBHADRA)
-SQUAD = Unit("UP-SON-FS-1", "flying_squad", "reporter", UP, SONBHADRA)
-OTHER_STATION = Unit("UP-SON-PS-OBRA", "police_station", "reporter", UP, SONBHADRA)
-BR_ROOM = Unit("BR-SCR", "state_control_room", "control_room", BIHAR, None)
-KAI_ROOM = Unit("BR-KAI-DCR", "district_control_room", "control_room", BIHAR, KAIMUR)
-BR_STATION = Unit("BR-KAI-CP-KARMNASA", "check_post", "reporter", BIHAR, KAIMUR)
-JH_ROOM = Unit("JH-SCR", "state_control_room", "control_room", JHARKHAND, None)
-
-Client = TestClient[Any, Any]
-
-
-def cases_settings(topics: Topics, schema: str) -> Settings:
-    return Settings.from_env(
-        {
-            "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
-            "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-            "DATABASE_URL": DATABASE_URL,
-            "PRAHARI_DB_SCHEMA": schema,
-            "PRAHARI_TOPIC_PREFIX": topics.prefix,
-            "PRAHARI_UNIT_DIRECTORY": UNITS,
-        }
-    )
-
-
-@pytest.fixture
-async def cases(topics: Topics, schema: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
-    app = create_app(cases_settings(topics, schema), no_op_tracer())
-    async with TestClient(TestServer(app)) as client:
-        yield client
-
-
-@pytest.fixture
-def open_case(
-    cases: Client, pool: asyncpg.Pool, store: EventStore, registry: Registry, topics: Topics
-) -> Any:
-    """Opens a case as the consumer does when a report arrives, in its own transaction."""
-    handlers = CaseHandlers(store, topics.case_events, Deadlines())
-
-    async def open_one(unit: Unit = STATION, **overrides: Any) -> str:
-        report = report_envelope(registry, unit, **overrides)
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.report_received(conn, report)
-        return str(case_id_for(uuid.UUID(report.payload["report_id"])))
-
-    return open_one
-
-
-async def call(
-    client: Client,
-    method: str,
-    path: str,
-    unit: Unit,
-    body: Any = None,
-    *,
-    etag: str | None = None,
-    key: str | None = None,
-) -> tuple[int, Any, Any]:
-    headers = bearer(unit)
-    if etag is not None:
-        headers["If-Match"] = etag
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    async with client.request(method, path, json=body, headers=headers) as response:
-        return response.status, await response.json(), response.headers
-
-
-async def etag_of(client: Client, case_id: str, unit: Unit = SON_ROOM) -> str:
-    status, _, headers = await call(client, "GET", f"/v1/cases/{case_id}", unit)
-    assert status == 200
-    return str(headers["ETag"])
-
-
-async def do(
-    client: Client, case_id: str, path: str, unit: Unit, body: Any = None, method: str = "POST"
-) -> Any:
-    """A command that must succeed, sent with the current ETag."""
-    etag = await etag_of(client, case_id, unit)
-    status, answer, headers = await call(
-        client, method, f"/v1/cases/{case_id}{path}", unit, body, etag=etag
-    )
-    assert status == 200, answer
-    assert headers["ETag"] == f'"{answer["version"]}"'
-    return answer
 
 
 async def test_a_case_from_open_to_closed(
@@ -478,7 +405,7 @@ async def test_rows_of_an_older_read_model_are_rebuilt_from_events(
         assert [c["case_id"] for c in listed["cases"]] == [case_id]
     assert (
         await pool.fetchval("SELECT model FROM case_view WHERE case_id = $1", uuid.UUID(case_id))
-        == 2
+        == read_model.MODEL
     )
 
 

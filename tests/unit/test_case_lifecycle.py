@@ -13,6 +13,7 @@ import pytest
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import events as ev
 from prahari_cases.domain.case import Case, Level, Status, case_id_for, decide, evolve, replay
+from prahari_cases.domain.identifiers import Identifier
 from prahari_events.auth import Unit
 from prahari_events.envelope import Actor, Draft, Envelope, Jurisdiction
 from prahari_events.errors import InvalidInput, InvalidTransition
@@ -82,6 +83,15 @@ def _draft(event: ev.CaseEvent, actor: Actor) -> Draft:
     )
 
 
+LINKED = ev.LinkedReport(
+    uuid.uuid4(),
+    "rumour",
+    "वही अफवाह",
+    Area(UP, SONBHADRA),
+    ev.Reporter(**STATION.actor().to_json()),
+    NOW,
+    5000,
+)
 ASSIGN = cmd.Assign(SQUAD, "नाका लगाएँ")
 ACK = cmd.Acknowledge()
 REPORT = cmd.FileFieldReport("ट्रक रोका गया", "1200 litres seized")
@@ -316,6 +326,8 @@ def test_every_event_type_has_a_typed_payload_that_round_trips(registry: Registr
         cmd.AcceptTransfer(), CLOSE, cmd.Reopen("again"), cmd.Escalate("x"),
         cmd.AddNote(uuid.uuid4(), "n"),
         cmd.RecordSeizure(uuid.uuid4(), "drugs", 2.5, "kg", 100000, "ncb"),
+        cmd.AttachReport(LINKED, Identifier("url", "https://x.com/a/status/1"), ()),
+        cmd.LinkCase(uuid.uuid4(), BIHAR, Identifier("vehicle", "BR01AB1234")),
     )  # fmt: skip
     seen = {e.type for e in history.events}
     assert seen == ev.CASE_EVENT_TYPES

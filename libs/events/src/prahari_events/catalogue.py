@@ -7,6 +7,8 @@ never edit a schema whose events are already stored.
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from prahari_events.registry import Registry
@@ -72,6 +74,9 @@ CASE_TRANSFERRED = "case.transferred"
 CASE_TRANSFER_REFUSED = "case.transfer_refused"
 CASE_CLOSED = "case.closed"
 CASE_REOPENED = "case.reopened"
+CASE_REPORT_LINKED = "case.report_linked"
+CASE_LINKED = "case.linked"
+IDENTIFIER_KINDS = ("vehicle", "phone", "url", "media", "handle", "rumour", "person")
 NOTIFICATION_QUEUED = "notification.queued"
 NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_FAILED = "notification.failed"
@@ -224,6 +229,52 @@ class CaseReopenedV1(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1))
 
 
+class _IdentifierSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(IDENTIFIER_KINDS))
+    value = fields.String(required=True, validate=validate.Length(min=1, max=2500))
+
+
+class CaseOpenedV2(CaseOpenedV1):
+    """v2: the identifiers triage took from the report, and a rumour's estimated reach."""
+
+    identifiers = fields.List(fields.Nested(_IdentifierSchema), required=True)
+    estimated_reach = fields.Integer(required=True, allow_none=True)
+
+
+def case_opened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # Cases opened before triage took no identifiers and kept no reach.
+    return {**payload, "identifiers": [], "estimated_reach": None}
+
+
+class _LinkedReportSchema(Schema):
+    report_id = fields.UUID(required=True)
+    report_type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
+    description = fields.String(required=True)
+    state = fields.Integer(required=True)
+    district = fields.Integer(required=True)
+    reported_by = fields.Nested(_UnitSchema, required=True)
+    reported_at = fields.AwareDateTime(required=True)
+    estimated_reach = fields.Integer(required=True, allow_none=True)
+
+
+class CaseReportLinkedV1(Schema):
+    """A report of the same real-world event, attached to this case instead of opening one."""
+
+    case_id = fields.UUID(required=True)
+    report = fields.Nested(_LinkedReportSchema, required=True)
+    matched = fields.Nested(_IdentifierSchema, required=True)
+    identifiers = fields.List(fields.Nested(_IdentifierSchema), required=True)
+
+
+class CaseLinkedV1(Schema):
+    """Another open case shares an identifier with this one (possibly in another state)."""
+
+    case_id = fields.UUID(required=True)
+    other_case_id = fields.UUID(required=True)
+    other_state = fields.Integer(required=True)
+    identifier = fields.Nested(_IdentifierSchema, required=True)
+
+
 class _RecipientSchema(Schema):
     name = fields.String(required=True)
     address = fields.String(required=True)
@@ -258,7 +309,7 @@ class NotificationFailedV1(Schema):
 def build_registry() -> Registry:
     registry = Registry()
     registry.register(REPORT_RECEIVED, {1: ReportReceivedV1})
-    registry.register(CASE_OPENED, {1: CaseOpenedV1})
+    registry.register(CASE_OPENED, {1: CaseOpenedV1, 2: CaseOpenedV2}, {1: case_opened_v1_to_v2})
     registry.register(CASE_ASSIGNED, {1: CaseAssignedV1})
     registry.register(CASE_ACKNOWLEDGED, {1: CaseAcknowledgedV1})
     registry.register(CASE_NOTE_ADDED, {1: CaseNoteAddedV1})
@@ -273,6 +324,8 @@ def build_registry() -> Registry:
     registry.register(CASE_TRANSFER_REFUSED, {1: CaseTransferRefusedV1})
     registry.register(CASE_CLOSED, {1: CaseClosedV1})
     registry.register(CASE_REOPENED, {1: CaseReopenedV1})
+    registry.register(CASE_REPORT_LINKED, {1: CaseReportLinkedV1})
+    registry.register(CASE_LINKED, {1: CaseLinkedV1})
     registry.register(NOTIFICATION_QUEUED, {1: NotificationQueuedV1})
     registry.register(NOTIFICATION_SENT, {1: NotificationSentV1})
     registry.register(NOTIFICATION_FAILED, {1: NotificationFailedV1})

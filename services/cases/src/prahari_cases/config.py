@@ -15,6 +15,8 @@ class Settings:
     consumer_group: str
     unit_directory_path: str
     deadlines: Deadlines
+    # A rumour reported again within this long is attached to the first report's case.
+    rumour_window: timedelta
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -29,4 +31,5 @@ class Settings:
                 assign_within=timedelta(seconds=env.number("PRAHARI_CASES_ASSIGN_WITHIN_S", 300)),
                 decide_within=timedelta(seconds=env.number("PRAHARI_CASES_DECIDE_WITHIN_S", 6000)),
             ),
+            rumour_window=timedelta(seconds=env.number("PRAHARI_CASES_RUMOUR_WINDOW_S", 259200)),
         )

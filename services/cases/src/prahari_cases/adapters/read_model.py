@@ -21,7 +21,7 @@ from prahari_events.policy import partner_keys, read_keys
 from prahari_events.store import PreparedAppend
 
 # The shape of `body` this code writes. A row of an older shape is rebuilt from its events.
-MODEL = 2
+MODEL = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,15 @@ async def link_report(conn: Conn, report_id: uuid.UUID, case_id: uuid.UUID) -> b
         case_id,
     )
     return bool(linked)
+
+
+async def move_report(conn: Conn, report_id: uuid.UUID, case_id: uuid.UUID) -> None:
+    """The report belongs to another case than its own (triage attached it there)."""
+    await conn.execute(
+        "UPDATE case_reports SET case_id = $2, linked_at = now() WHERE report_id = $1",
+        report_id,
+        case_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import events as ev
+from prahari_cases.domain.identifiers import Identifier
 from prahari_events.envelope import JSON, Actor, Envelope, iso
 from prahari_events.errors import InvalidInput, InvalidTransition
 from prahari_events.policy import Area, CaseAccess
@@ -70,6 +71,8 @@ TRANSITIONS: dict[type[Any], frozenset[Status]] = {
     cmd.RefuseTransfer: _ACTIVE,
     cmd.Close: _ACTIVE,
     cmd.Reopen: frozenset({Status.CLOSED}),
+    cmd.AttachReport: _ACTIVE,
+    cmd.LinkCase: _ACTIVE,
 }
 COMMAND_NAMES: dict[type[Any], str] = {
     cmd.Assign: "assign",
@@ -86,6 +89,8 @@ COMMAND_NAMES: dict[type[Any], str] = {
     cmd.RefuseTransfer: "refuse_transfer",
     cmd.Close: "close",
     cmd.Reopen: "reopen",
+    cmd.AttachReport: "attach_report",
+    cmd.LinkCase: "link_case",
 }
 
 
@@ -214,6 +219,26 @@ class Closure:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseLink:
+    """Another case that shares an identifier: its id and state, never its contents."""
+
+    case_id: uuid.UUID
+    state: int
+    identifier: Identifier
+
+    def to_json(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "state": self.state,
+            "identifier": self.identifier.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> CaseLink:
+        return cls(uuid.UUID(p["case_id"]), p["state"], Identifier.from_json(p["identifier"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
     case_id: uuid.UUID
     version: int
@@ -241,6 +266,17 @@ class Case:
     former_owners: tuple[Area, ...] = ()
     transfer: PendingTransfer | None = None
     closure: Closure | None = None
+    identifiers: tuple[Identifier, ...] = ()
+    estimated_reach: int | None = None
+    linked_reports: tuple[ev.LinkedReport, ...] = ()
+    links: tuple[CaseLink, ...] = ()
+
+    @property
+    def total_reach(self) -> int | None:
+        """The summed estimated reach of every report the case holds, where known."""
+        reaches = [self.estimated_reach, *(r.estimated_reach for r in self.linked_reports)]
+        known = [r for r in reaches if r is not None]
+        return sum(known) if known else None
 
     @property
     def state(self) -> int:
@@ -292,6 +328,13 @@ class Case:
             "former_owners": [ev.area_json(a) for a in self.former_owners],
             "transfer": self.transfer.to_json() if self.transfer else None,
             "closure": self.closure.to_json() if self.closure else None,
+            "identifiers": [i.to_json() for i in self.identifiers],
+            "estimated_reach": self.estimated_reach,
+            "linked_reports": [r.to_json() for r in self.linked_reports],
+            "links": [link.to_json() for link in self.links],
+            # Derived, for people; from_json ignores them.
+            "reports": len(self.report_ids),
+            "total_reach": self.total_reach,
         }
 
     @classmethod
@@ -324,6 +367,10 @@ class Case:
             former_owners=tuple(ev.area_from(a) for a in p["former_owners"]),
             transfer=PendingTransfer.from_json(p["transfer"]) if p["transfer"] else None,
             closure=Closure.from_json(p["closure"]) if p["closure"] else None,
+            identifiers=tuple(Identifier.from_json(i) for i in p["identifiers"]),
+            estimated_reach=p["estimated_reach"],
+            linked_reports=tuple(ev.LinkedReport.from_json(r) for r in p["linked_reports"]),
+            links=tuple(CaseLink.from_json(link) for link in p["links"]),
         )
 
 
@@ -335,7 +382,12 @@ def _moment(value: str | None) -> datetime | None:
 
 
 def allowed_commands(status: Status) -> list[str]:
-    return [COMMAND_NAMES[kind] for kind, allowed in TRANSITIONS.items() if status in allowed]
+    """What a unit may ask of a case in this status (the system's own commands aside)."""
+    return [
+        COMMAND_NAMES[kind]
+        for kind, allowed in TRANSITIONS.items()
+        if status in allowed and kind.ACTION is not None
+    ]
 
 
 def _refuse(case: Case, command: object, why: str | None = None) -> InvalidTransition:
@@ -367,6 +419,8 @@ def decide(case: Case | None, command: cmd.Command, now: datetime) -> list[ev.Ca
                 reported_at=command.reported_at,
                 assign_by=now + command.deadlines.assign_within,
                 decide_by=now + command.deadlines.decide_within,
+                identifiers=command.identifiers,
+                estimated_reach=command.estimated_reach,
             )
         ]
     if case is None:
@@ -451,6 +505,14 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
             return [ev.Closed(cid, disposition, summary, duplicate_of)]
         case cmd.Reopen(reason=reason):
             return [ev.Reopened(cid, reason)]
+        case cmd.AttachReport(report=report, matched=matched, identifiers=identifiers):
+            if report.report_id in case.report_ids:
+                return []  # attached already
+            return [ev.ReportLinked(cid, report, matched, identifiers)]
+        case cmd.LinkCase(other_case_id=other, other_state=state, identifier=identifier):
+            if other == cid or any(link.case_id == other for link in case.links):
+                return []
+            return [ev.CaseLinked(cid, other, state, identifier)]
     raise TypeError(f"not a case command: {command!r}")  # pragma: no cover
 
 
@@ -463,15 +525,39 @@ def _pending(case: Case, command: object) -> PendingTransfer:
 # --- evolve ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What the store adds to an event: its version in the stream, when it was recorded,
+    who caused it, and the ids that tie it to its story."""
+
+    version: int
+    at: datetime
+    by: Actor
+    correlation_id: uuid.UUID
+    trace_id: str | None = None
+
+
 def evolve(case: Case | None, envelope: Envelope) -> Case:
     """Fold one stored event into the case. Every event advances the version, whatever it
     changes, so the version is always the stream's."""
-    event = ev.parse(envelope.type, envelope.payload)
-    at, by = envelope.recorded_at, envelope.actor
+    recorded = Recorded(
+        envelope.stream_version,
+        envelope.recorded_at,
+        envelope.actor,
+        envelope.correlation_id,
+        envelope.trace_id,
+    )
+    return evolve_event(case, ev.parse(envelope.type, envelope.payload), recorded)
+
+
+def evolve_event(case: Case | None, event: ev.CaseEvent, recorded: Recorded) -> Case:
+    """`evolve` for an event not stored yet: to decide a second command on the case the
+    first one leaves (a case opened and linked in one go)."""
+    at, by = recorded.at, recorded.by
     if isinstance(event, ev.CaseOpened):
         return Case(
             case_id=event.case_id,
-            version=envelope.stream_version,
+            version=recorded.version,
             status=Status.OPEN,
             level=Level.DISTRICT,
             report_id=event.report_id,
@@ -484,12 +570,14 @@ def evolve(case: Case | None, envelope: Envelope) -> Case:
             updated_at=at,
             assign_by=event.assign_by,
             decide_by=event.decide_by,
-            correlation_id=envelope.correlation_id,
-            trace_id=envelope.trace_id,
+            correlation_id=recorded.correlation_id,
+            trace_id=recorded.trace_id,
+            identifiers=event.identifiers,
+            estimated_reach=event.estimated_reach,
         )
     if case is None:
-        raise ValueError(f"{envelope.type} before case.opened in {envelope.stream_id}")
-    case = dataclasses.replace(case, version=envelope.stream_version, updated_at=at)
+        raise ValueError(f"{event.TYPE} before case.opened")
+    case = dataclasses.replace(case, version=recorded.version, updated_at=at)
     return _apply(case, event, at, by)
 
 
@@ -545,6 +633,15 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
         case ev.Closed():
             closure = Closure(event.disposition, event.summary, event.duplicate_of, at)
             return r(case, status=Status.CLOSED, closure=closure)
+        case ev.ReportLinked(report=report, identifiers=identifiers):
+            return r(
+                case,
+                report_ids=(*case.report_ids, report.report_id),
+                linked_reports=(*case.linked_reports, report),
+                identifiers=tuple(sorted({*case.identifiers, *identifiers})),
+            )
+        case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):
+            return r(case, links=(*case.links, CaseLink(other, state, identifier)))
         case ev.Reopened():
             return r(
                 case,

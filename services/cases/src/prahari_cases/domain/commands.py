@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from prahari_cases.domain.events import Assignee, Attachment, Reporter
+from prahari_cases.domain.events import Assignee, Attachment, LinkedReport, Reporter
+from prahari_cases.domain.identifiers import Identifier
 from prahari_events.policy import Action, Area
 
 
@@ -34,6 +35,30 @@ class OpenCase:
     reported_by: Reporter
     reported_at: datetime
     deadlines: Deadlines
+    identifiers: tuple[Identifier, ...] = ()
+    estimated_reach: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachReport:
+    """Triage found this case already holds the report's real-world event."""
+
+    ACTION: ClassVar[Action | None] = None  # the system attaches, from triage
+    STATE_CHANGE: ClassVar[bool] = True
+    report: LinkedReport
+    matched: Identifier
+    identifiers: tuple[Identifier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCase:
+    """Triage found another open case that shares an identifier with this one."""
+
+    ACTION: ClassVar[Action | None] = None
+    STATE_CHANGE: ClassVar[bool] = True
+    other_case_id: uuid.UUID
+    other_state: int
+    identifier: Identifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,4 +190,6 @@ Command = (
     | RefuseTransfer
     | Close
     | Reopen
+    | AttachReport
+    | LinkCase
 )

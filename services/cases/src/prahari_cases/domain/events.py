@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from prahari_cases.domain.identifiers import Identifier
 from prahari_events import catalogue as c
 from prahari_events.envelope import JSON, iso
 from prahari_events.policy import Area, UnitRef
@@ -105,6 +106,8 @@ class CaseOpened:
     reported_at: datetime
     assign_by: datetime
     decide_by: datetime
+    identifiers: tuple[Identifier, ...] = ()
+    estimated_reach: int | None = None
 
     def payload(self) -> JSON:
         assert self.place.district is not None
@@ -119,6 +122,8 @@ class CaseOpened:
             "reported_at": iso(self.reported_at),
             "assign_by": iso(self.assign_by),
             "decide_by": iso(self.decide_by),
+            "identifiers": [i.to_json() for i in self.identifiers],
+            "estimated_reach": self.estimated_reach,
         }
 
     @classmethod
@@ -133,6 +138,8 @@ class CaseOpened:
             datetime.fromisoformat(p["reported_at"]),
             datetime.fromisoformat(p["assign_by"]),
             datetime.fromisoformat(p["decide_by"]),
+            tuple(Identifier.from_json(i) for i in p["identifiers"]),
+            p["estimated_reach"],
         )
 
 
@@ -414,6 +421,96 @@ class Reopened:
         return cls(uuid.UUID(p["case_id"]), p["reason"])
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedReport:
+    """A report attached to a case it did not open: enough of it to open its own case,
+    should the attachment prove wrong."""
+
+    report_id: uuid.UUID
+    report_type: str
+    description: str
+    place: Area
+    reported_by: Reporter
+    reported_at: datetime
+    estimated_reach: int | None
+
+    def to_json(self) -> JSON:
+        return {
+            "report_id": str(self.report_id),
+            "report_type": self.report_type,
+            "description": self.description,
+            "state": self.place.state,
+            "district": self.place.district,
+            "reported_by": self.reported_by.to_json(),
+            "reported_at": iso(self.reported_at),
+            "estimated_reach": self.estimated_reach,
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> LinkedReport:
+        return cls(
+            uuid.UUID(p["report_id"]),
+            p["report_type"],
+            p["description"],
+            Area(p["state"], p["district"]),
+            Reporter.from_json(p["reported_by"]),
+            datetime.fromisoformat(p["reported_at"]),
+            p["estimated_reach"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLinked:
+    TYPE: ClassVar[str] = c.CASE_REPORT_LINKED
+    case_id: uuid.UUID
+    report: LinkedReport
+    matched: Identifier
+    identifiers: tuple[Identifier, ...]
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "report": self.report.to_json(),
+            "matched": self.matched.to_json(),
+            "identifiers": [i.to_json() for i in self.identifiers],
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> ReportLinked:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            LinkedReport.from_json(p["report"]),
+            Identifier.from_json(p["matched"]),
+            tuple(Identifier.from_json(i) for i in p["identifiers"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLinked:
+    TYPE: ClassVar[str] = c.CASE_LINKED
+    case_id: uuid.UUID
+    other_case_id: uuid.UUID
+    other_state: int
+    identifier: Identifier
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "other_case_id": str(self.other_case_id),
+            "other_state": self.other_state,
+            "identifier": self.identifier.to_json(),
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> CaseLinked:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["other_case_id"]),
+            p["other_state"],
+            Identifier.from_json(p["identifier"]),
+        )
+
+
 CaseEvent = (
     CaseOpened
     | CaseAssigned
@@ -430,6 +527,8 @@ CaseEvent = (
     | TransferRefused
     | Closed
     | Reopened
+    | ReportLinked
+    | CaseLinked
 )
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
@@ -450,6 +549,8 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
         TransferRefused,
         Closed,
         Reopened,
+        ReportLinked,
+        CaseLinked,
     )
 }
 CASE_EVENT_TYPES = frozenset(_PARSERS)

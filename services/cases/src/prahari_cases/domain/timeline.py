@@ -127,4 +127,20 @@ class Narrator:
                 return f"closed the case as {disposition.replace('_', ' ')}{dup}: {summary}"
             case ev.Reopened(reason=reason):
                 return f"reopened the case: {reason}"
+            case ev.ReportLinked(report=report, matched=matched):
+                filer = self.unit(
+                    report.reported_by.unit_id,
+                    report.reported_by.state,
+                    report.reported_by.district,
+                )
+                return (
+                    f"attached a {report.report_type.replace('_', ' ')} filed by {filer}:"
+                    f" the same {matched.kind} ({matched.value})"
+                )
+            case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):
+                where = self.place(Area(state)).replace(" (its control rooms)", "")
+                return (
+                    f"linked the case to case {other} in {where}:"
+                    f" the same {identifier.kind} ({identifier.value})"
+                )
         raise ValueError(f"no words for {type(event).__name__}")  # pragma: no cover

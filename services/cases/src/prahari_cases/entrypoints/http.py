@@ -233,7 +233,12 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         name=settings.consumer_group,
         topics=[topics.reports],
         registry=app[STORE].registry,
-        handler=CaseHandlers(app[STORE], topics.case_events, settings.deadlines),
+        handler=CaseHandlers(
+            app[STORE],
+            topics.case_events,
+            settings.deadlines,
+            rumour_window=settings.rumour_window,
+        ),
         deadletter_topic=topics.deadletter,
     )
     # Cleanup runs in reverse: the consumer stops first, then the relay flushes what the

@@ -246,6 +246,28 @@ class _ClosureJson(Schema):
     at = fields.AwareDateTime(required=True)
 
 
+class _IdentifierJson(Schema):
+    kind = fields.String(required=True)
+    value = fields.String(required=True)
+
+
+class _LinkedReportJson(Schema):
+    report_id = fields.UUID(required=True)
+    report_type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
+    description = fields.String(required=True)
+    state = fields.Integer(required=True)
+    district = fields.Integer(required=True)
+    reported_by = fields.Nested(_UnitJson, required=True)
+    reported_at = fields.AwareDateTime(required=True)
+    estimated_reach = fields.Integer(required=True, allow_none=True)
+
+
+class _LinkJson(Schema):
+    case_id = fields.UUID(required=True)
+    state = fields.Integer(required=True)
+    identifier = fields.Nested(_IdentifierJson, required=True)
+
+
 class CaseJson(Schema):
     case_id = fields.UUID(required=True)
     version = fields.Integer(required=True, metadata={"description": "also the ETag"})
@@ -274,6 +296,22 @@ class CaseJson(Schema):
     former_owners = fields.List(fields.Nested(_AreaJson), required=True)
     transfer = fields.Nested(_TransferJson, required=True, allow_none=True)
     closure = fields.Nested(_ClosureJson, required=True, allow_none=True)
+    identifiers = fields.List(fields.Nested(_IdentifierJson), required=True)
+    estimated_reach = fields.Integer(required=True, allow_none=True)
+    linked_reports = fields.List(
+        fields.Nested(_LinkedReportJson),
+        required=True,
+        metadata={"description": "reports of the same event that triage attached"},
+    )
+    links = fields.List(
+        fields.Nested(_LinkJson),
+        required=True,
+        metadata={"description": "other open cases sharing an identifier: id and state only"},
+    )
+    reports = fields.Integer(required=True, metadata={"description": "reports the case holds"})
+    total_reach = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "their summed estimated reach"}
+    )
 
 
 class CaseList(Schema):

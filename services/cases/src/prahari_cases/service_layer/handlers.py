@@ -7,23 +7,37 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
+from prahari_cases.adapters import identifiers as identifier_store
 from prahari_cases.adapters import read_model
 from prahari_cases.domain import commands as cmd
-from prahari_cases.domain.case import Case, case_id_for, decide, evolve, replay, stream_for
-from prahari_cases.domain.events import Reporter
+from prahari_cases.domain import identifiers
+from prahari_cases.domain.case import (
+    Case,
+    Recorded,
+    case_id_for,
+    decide,
+    evolve,
+    evolve_event,
+    replay,
+    stream_for,
+)
+from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter
+from prahari_cases.domain.triage import Attach, triage
 from prahari_events.catalogue import REPORT_RECEIVED
 from prahari_events.db import Conn
-from prahari_events.envelope import Draft, Envelope, service_actor, utcnow
+from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor, utcnow
+from prahari_events.errors import ConcurrencyError, InvalidTransition
 from prahari_events.policy import Area
 from prahari_events.store import EventStore
 
 log = logging.getLogger("prahari.cases")
 
 Clock = Callable[[], datetime]
+SYSTEM = service_actor("cases")
 
 
 async def load_case(
@@ -58,11 +72,14 @@ class CaseHandlers:
         store: EventStore,
         case_topic: str,
         deadlines: cmd.Deadlines,
+        *,
+        rumour_window: timedelta = timedelta(hours=72),
         clock: Clock = utcnow,
     ) -> None:
         self._store = store
         self._case_topic = case_topic
         self._deadlines = deadlines
+        self._rumour_window = rumour_window
         self._clock = clock
 
     async def __call__(self, conn: Conn, envelope: Envelope) -> None:
@@ -73,37 +90,117 @@ class CaseHandlers:
     async def report_received(self, conn: Conn, report: Envelope) -> None:
         p = report.payload
         report_id = uuid.UUID(p["report_id"])
-        case_id = case_id_for(report_id)
+        own = case_id_for(report_id)
         # The report's row in case_reports is the check: a redelivery, or a twin delivery
         # committing first, finds it (the insert waits for a twin's commit) and stops here.
-        if not await read_model.link_report(conn, report_id, case_id):
+        if not await read_model.link_report(conn, report_id, own):
             return
-        command = cmd.OpenCase(
-            case_id=case_id,
+        details = p["details"]
+        found = identifiers.of_report(p["report_type"], p["description"], details)
+        await identifier_store.lock(conn, found)
+        now = self._clock()
+        decision = triage(
+            p["report_type"],
+            p["state"],
+            await identifier_store.candidates(conn, found, exclude=own),
+            now,
+            self._rumour_window,
+        )
+        reach = details.get("estimated_reach") if p["report_type"] == "rumour" else None
+        filed = LinkedReport(
             report_id=report_id,
             report_type=p["report_type"],
             description=p["description"],
             place=Area(p["state"], p["district"]),
             reported_by=Reporter(**report.actor.to_json()),
             reported_at=report.recorded_at,
-            deadlines=self._deadlines,
+            estimated_reach=reach,
         )
+        if isinstance(decision, Attach):
+            await self._attach(conn, report, decision, filed=filed, found=found, now=now)
+            return
+        opening = cmd.OpenCase(
+            case_id=own,
+            report_id=report_id,
+            report_type=filed.report_type,
+            description=filed.description,
+            place=filed.place,
+            reported_by=filed.reported_by,
+            reported_at=filed.reported_at,
+            deadlines=self._deadlines,
+            identifiers=tuple(found),
+            estimated_reach=reach,
+        )
+        links = [cmd.LinkCase(c.case_id, c.state, c.identifier) for c in decision.links]
+        case = await self._apply(conn, report, None, [opening, *links], now)
+        await identifier_store.remember(conn, own, report_id, found)
+        for link in decision.links:
+            other = await load_case(conn, self._store, link.case_id)
+            assert other is not None  # a candidate is a case in the read model
+            back = cmd.LinkCase(own, case.state, link.identifier)
+            await self._apply(conn, report, other, [back], now)
+
+    async def _attach(
+        self,
+        conn: Conn,
+        report: Envelope,
+        decision: Attach,
+        *,
+        filed: LinkedReport,
+        found: list[identifiers.Identifier],
+        now: datetime,
+    ) -> None:
+        target = await load_case(conn, self._store, decision.case_id)
+        assert target is not None  # a candidate is a case in the read model
+        attach = cmd.AttachReport(filed, decision.matched, tuple(found))
+        try:
+            await self._apply(conn, report, target, [attach], now)
+        except InvalidTransition:
+            # Closed between the candidates' query and now: triage again from the start.
+            raise ConcurrencyError(f"case {target.case_id} changed during triage") from None
+        await read_model.move_report(conn, filed.report_id, target.case_id)
+        await identifier_store.remember(conn, target.case_id, filed.report_id, found)
+
+    async def _apply(
+        self,
+        conn: Conn,
+        report: Envelope,
+        case: Case | None,
+        commands: list[cmd.Command],
+        now: datetime,
+    ) -> Case:
+        """Decide the system's commands in turn on one case, append what they cause and
+        write the read model, inside the consumer's transaction."""
+        decided: list[CaseEvent] = []
+        current = case
+        for command in commands:
+            for event in decide(current, command, now):
+                decided.append(event)
+                version = current.version + 1 if current else 1
+                recorded = Recorded(version, now, SYSTEM, report.correlation_id)
+                current = evolve_event(current, event, recorded)
+        assert current is not None
+        if not decided:
+            return current
         drafts = [
             Draft(
                 type=event.TYPE,
                 payload=event.payload(),
-                actor=service_actor("cases"),
-                jurisdiction=report.jurisdiction,
-                correlation_id=report.correlation_id,
+                actor=SYSTEM,
+                jurisdiction=Jurisdiction(current.state, current.district),
+                correlation_id=case.correlation_id if case else report.correlation_id,
                 causation_id=report.event_id,
-                occurred_at=self._clock(),
+                occurred_at=now,
             )
-            for event in decide(None, command, self._clock())
+            for event in decided
         ]
-        events = await self._store.append(
-            conn, stream_for(case_id), 0, drafts, publish_to=self._case_topic
+        version = case.version if case else 0
+        appended = await self._store.append(
+            conn, stream_for(current.case_id), version, drafts, publish_to=self._case_topic
         )
-        await read_model.save(conn, fold(None, events))
+        after = fold(case, appended)
+        await read_model.save(conn, after)
+        return after
 
 
 async def refresh_stale_views(pool: asyncpg.Pool, store: EventStore, batch: int = 200) -> int:

@@ -82,22 +82,25 @@ async def record_received(
     )
 
 
-async def record_case_opened(
+async def record_case(
     conn: Conn,
     report_id: uuid.UUID,
     case_id: uuid.UUID,
     *,
+    status: str,
     reported_by: str,
     report_type: str,
     state: int,
     district: int,
     received_at: str,
 ) -> None:
-    # The case event may be read before the report itself (two topics): insert or update.
+    """The report's case: the one it opened (case_opened) or the one triage attached it to
+    (linked). The case event may be read before the report itself (two topics): insert or
+    update."""
     await conn.execute(
         "INSERT INTO report_status (report_id, unit_id, report_type, state, district, status,"
-        " case_id, received_at) VALUES ($1, $2, $3, $4, $5, 'case_opened', $6, $7)"
-        " ON CONFLICT (report_id) DO UPDATE SET status = 'case_opened',"
+        " case_id, received_at) VALUES ($1, $2, $3, $4, $5, $8, $6, $7)"
+        " ON CONFLICT (report_id) DO UPDATE SET status = excluded.status,"
         " case_id = excluded.case_id, reason = NULL, updated_at = now()",
         report_id,
         reported_by,
@@ -106,6 +109,7 @@ async def record_case_opened(
         district,
         case_id,
         datetime.fromisoformat(received_at),
+        status,
     )
 
 

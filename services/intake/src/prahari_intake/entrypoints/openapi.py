@@ -14,7 +14,7 @@ from prahari_events.web import ErrorSchema, error_response
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.schemas import ReportRequest
 
-STATUSES = ("received", "case_opened", "rejected")
+STATUSES = ("received", "case_opened", "linked", "rejected")
 
 
 class ReportAccepted(Schema):

@@ -12,7 +12,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
-from prahari_events.catalogue import CASE_OPENED, REPORT_RECEIVED
+from prahari_events.catalogue import CASE_OPENED, CASE_REPORT_LINKED, REPORT_RECEIVED
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
 from prahari_events.errors import InvalidEvent
@@ -24,18 +24,24 @@ log = logging.getLogger("prahari.intake.tracking")
 
 async def track(conn: Conn, event: Envelope) -> None:
     """The idempotent consumer's handler for the case-event topic."""
+    p = event.payload
     if event.type == CASE_OPENED:
-        p = event.payload
-        await repository.record_case_opened(
-            conn,
-            uuid.UUID(p["report_id"]),
-            uuid.UUID(p["case_id"]),
-            reported_by=p["reported_by"]["unit_id"],
-            report_type=p["report_type"],
-            state=p["state"],
-            district=p["district"],
-            received_at=p["reported_at"],
-        )
+        report, status = p, "case_opened"
+    elif event.type == CASE_REPORT_LINKED:
+        report, status = p["report"], "linked"
+    else:
+        return
+    await repository.record_case(
+        conn,
+        uuid.UUID(report["report_id"]),
+        uuid.UUID(p["case_id"]),
+        status=status,
+        reported_by=report["reported_by"]["unit_id"],
+        report_type=report["report_type"],
+        state=report["state"],
+        district=report["district"],
+        received_at=report["reported_at"],
+    )
 
 
 class DeadLetterWatcher:
