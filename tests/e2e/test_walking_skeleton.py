@@ -204,7 +204,8 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert status == 200
         [opened] = history["events"]
         assert opened["type"] == "case.opened"
-        assert opened["version"] == 1
+        assert opened["version"] == 2  # case.opened v2: with the report's identifiers
+        assert opened["payload"]["identifiers"] == [{"kind": "vehicle", "value": "UP64AB1234"}]
         assert opened["actor"]["unit_id"] == "service:cases"
         assert opened["jurisdiction"] == {"state": UP, "district": SONBHADRA}
         assert opened["correlation_id"] == accepted["report_id"]
@@ -261,3 +262,51 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
 
 async def _first(items: list[Any]) -> Any:
     return items[0] if items else None
+
+
+async def test_the_same_rumour_twice_is_one_case_and_intake_says_linked(system: System) -> None:
+    def rumour(url: str) -> dict[str, Any]:
+        return {
+            "type": "rumour",
+            "description": "व्हाट्सएप पर झूठा संदेश कि सोनभद्र में मतदान की तारीख बदल गई है",
+            "state": UP,
+            "district": SONBHADRA,
+            "occurred_at": "2024-04-11T09:30:00+05:30",
+            "rumour": {
+                "platform": "whatsapp",
+                "post_url": url,
+                "language": "hi",
+                "first_seen_at": "2024-04-11T08:05:00+05:30",
+                "estimated_reach": 12000,
+            },
+        }
+
+    reports = system.urls["intake"] + "/v1/reports"
+    async with aiohttp.ClientSession() as http:
+        status, first = await _json(
+            http, "POST", reports, STATION, json=rumour("https://chat.whatsapp.com/Xy1")
+        )
+        assert status == 202
+
+        async def status_of(report_id: str, wanted: str) -> dict[str, Any] | None:
+            status, tracked = await _json(
+                http, "GET", f"{system.urls['intake']}/v1/reports/{report_id}", STATION
+            )
+            assert status == 200
+            return tracked if tracked["status"] == wanted else None
+
+        opened = await eventually(lambda: status_of(first["report_id"], "case_opened"))
+        status, second = await _json(
+            http,
+            "POST",
+            reports,
+            STATION,
+            json=rumour("https://CHAT.whatsapp.com/Xy1?utm_source=forward#top"),
+        )
+        assert status == 202
+        linked = await eventually(lambda: status_of(second["report_id"], "linked"))
+        assert linked["case_id"] == opened["case_id"]
+        status, case = await _json(
+            http, "GET", f"{system.urls['cases']}/v1/cases/{opened['case_id']}", STATION
+        )
+        assert (status, case["reports"], case["total_reach"]) == (200, 2, 24000)
