@@ -20,6 +20,7 @@ from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from tests.cases_support import BR_ROOM, KAIMUR, SON_ROOM, Client, call, do
 from tests.factories import BIHAR, SONBHADRA, STATION, UP, report_envelope
+from tests.support import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +133,41 @@ async def test_a_truck_seen_in_bihar_then_in_up_gives_two_linked_cases(
     status, timeline, _ = await call(cases, "GET", f"/v1/cases/{up_case}/timeline", SON_ROOM)
     assert status == 200
     assert "the same vehicle (BR01AB1234)" in timeline["timeline"][-1]["line"]
+
+
+async def test_a_wrong_attachment_is_undone_and_the_report_gets_its_own_case(
+    deliver: Any, registry: Registry, cases: Client, pool: asyncpg.Pool
+) -> None:
+    first, second = rumour(registry, 10), rumour(registry, 20)
+    await deliver(first)
+    await deliver(second)
+    case_id = str(case_id_for(uuid.UUID(first.payload["report_id"])))
+    second_id = second.payload["report_id"]
+    status, answer, _ = await call(
+        cases, "POST", f"/v1/cases/{case_id}/unlinking", SON_ROOM,
+        {"report_id": first.payload["report_id"], "reason": "x"}, etag='"2"',
+    )  # fmt: skip
+    assert status == 409  # the report that opened the case stays with it
+    assert answer["error"]["message"] == "the report that opened the case stays with it"
+    case = await do(
+        cases, case_id, "/unlinking", SON_ROOM, {"report_id": second_id, "reason": "अलग अफवाह"}
+    )
+    assert (case["reports"], case["linked_reports"]) == (1, [])
+    # cases itself reads the unlinking from its topic and opens the report's own case.
+    own = str(case_id_for(uuid.UUID(second_id)))
+
+    async def opened() -> Any:
+        status, body, _ = await call(cases, "GET", f"/v1/cases/{own}", SON_ROOM)
+        return body if status == 200 else None
+
+    body = await eventually(opened)
+    assert (body["report_id"], body["reports"], body["total_reach"]) == (second_id, 1, 20)
+    owner = await pool.fetchval(
+        "SELECT case_id FROM case_reports WHERE report_id = $1", uuid.UUID(second_id)
+    )
+    assert str(owner) == own
+    # Its identifiers went with it.
+    moved = await pool.fetchval(
+        "SELECT count(*) FROM case_identifiers WHERE case_id = $1", uuid.UUID(own)
+    )
+    assert moved > 0

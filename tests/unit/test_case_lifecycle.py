@@ -216,7 +216,12 @@ def test_the_refusal_names_the_status_and_what_is_allowed(registry: Registry) ->
     with pytest.raises(InvalidTransition) as refused:
         decide(case, ASSIGN, NOW)
     assert "closed" in refused.value.message
-    assert refused.value.fields["allowed_now"] == ["add_note", "revoke_share", "reopen"]
+    assert refused.value.fields["allowed_now"] == [
+        "add_note",
+        "revoke_share",
+        "reopen",
+        "unlink_report",
+    ]
 
 
 def test_accepting_a_transfer_moves_ownership_and_ends_the_assignment(registry: Registry) -> None:
@@ -326,7 +331,8 @@ def test_every_event_type_has_a_typed_payload_that_round_trips(registry: Registr
         cmd.AcceptTransfer(), CLOSE, cmd.Reopen("again"), cmd.Escalate("x"),
         cmd.AddNote(uuid.uuid4(), "n"),
         cmd.RecordSeizure(uuid.uuid4(), "drugs", 2.5, "kg", 100000, "ncb"),
-        cmd.AttachReport(LINKED, Identifier("url", "https://x.com/a/status/1"), ()),
+        cmd.AttachReport(LINKED, Identifier("url", "https://x.com/a/status/1")),
+        cmd.UnlinkReport(LINKED.report_id, "another rumour"),
         cmd.LinkCase(uuid.uuid4(), BIHAR, Identifier("vehicle", "BR01AB1234")),
     )  # fmt: skip
     seen = {e.type for e in history.events}

@@ -76,6 +76,7 @@ CASE_CLOSED = "case.closed"
 CASE_REOPENED = "case.reopened"
 CASE_REPORT_LINKED = "case.report_linked"
 CASE_LINKED = "case.linked"
+CASE_REPORT_UNLINKED = "case.report_unlinked"
 IDENTIFIER_KINDS = ("vehicle", "phone", "url", "media", "handle", "rumour", "person")
 NOTIFICATION_QUEUED = "notification.queued"
 NOTIFICATION_SENT = "notification.sent"
@@ -255,6 +256,7 @@ class _LinkedReportSchema(Schema):
     reported_by = fields.Nested(_UnitSchema, required=True)
     reported_at = fields.AwareDateTime(required=True)
     estimated_reach = fields.Integer(required=True, allow_none=True)
+    identifiers = fields.List(fields.Nested(_IdentifierSchema), required=True)
 
 
 class CaseReportLinkedV1(Schema):
@@ -263,7 +265,15 @@ class CaseReportLinkedV1(Schema):
     case_id = fields.UUID(required=True)
     report = fields.Nested(_LinkedReportSchema, required=True)
     matched = fields.Nested(_IdentifierSchema, required=True)
-    identifiers = fields.List(fields.Nested(_IdentifierSchema), required=True)
+
+
+class CaseReportUnlinkedV1(Schema):
+    """A control room undid an attachment: the report leaves, and cases opens its own case
+    from what this event carries."""
+
+    case_id = fields.UUID(required=True)
+    report = fields.Nested(_LinkedReportSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class CaseLinkedV1(Schema):
@@ -326,6 +336,7 @@ def build_registry() -> Registry:
     registry.register(CASE_REOPENED, {1: CaseReopenedV1})
     registry.register(CASE_REPORT_LINKED, {1: CaseReportLinkedV1})
     registry.register(CASE_LINKED, {1: CaseLinkedV1})
+    registry.register(CASE_REPORT_UNLINKED, {1: CaseReportUnlinkedV1})
     registry.register(NOTIFICATION_QUEUED, {1: NotificationQueuedV1})
     registry.register(NOTIFICATION_SENT, {1: NotificationSentV1})
     registry.register(NOTIFICATION_FAILED, {1: NotificationFailedV1})

@@ -42,6 +42,7 @@ class Action(StrEnum):
     ANSWER_TRANSFER = "answer_transfer"
     CLOSE = "close"
     REOPEN = "reopen"
+    UNLINK_REPORT = "unlink_report"
 
 
 class Relation(StrEnum):
@@ -72,6 +73,7 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.ANSWER_TRANSFER: frozenset({Relation.TRANSFER_TARGET}),
     Action.CLOSE: _OWNER,
     Action.REOPEN: _OWNER,
+    Action.UNLINK_REPORT: _OWNER,
 }
 
 

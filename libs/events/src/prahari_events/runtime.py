@@ -70,6 +70,7 @@ def idempotent_consumer(
     registry: Registry,
     handler: Handler,
     deadletter_topic: str,
+    wants: frozenset[str] | None = None,
 ) -> IdempotentConsumer:
     """A consumer on the app's pool, producer (for dead letters) and tracer."""
     return IdempotentConsumer(
@@ -82,6 +83,7 @@ def idempotent_consumer(
         producer=app[PRODUCER],
         deadletter_topic=deadletter_topic,
         tracer=app[TRACER],
+        wants=wants,
     )
 
 

@@ -62,3 +62,13 @@ async def remember(
             case_id,
             report_id,
         )
+
+
+async def move(conn: Conn, report_id: uuid.UUID, old: uuid.UUID, new: uuid.UUID) -> None:
+    """The report's identifiers go with it to its own case."""
+    await conn.execute(
+        "UPDATE case_identifiers SET case_id = $3 WHERE report_id = $1 AND case_id = $2",
+        report_id,
+        old,
+        new,
+    )

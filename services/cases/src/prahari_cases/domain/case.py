@@ -73,6 +73,7 @@ TRANSITIONS: dict[type[Any], frozenset[Status]] = {
     cmd.Reopen: frozenset({Status.CLOSED}),
     cmd.AttachReport: _ACTIVE,
     cmd.LinkCase: _ACTIVE,
+    cmd.UnlinkReport: _ANY,
 }
 COMMAND_NAMES: dict[type[Any], str] = {
     cmd.Assign: "assign",
@@ -91,6 +92,7 @@ COMMAND_NAMES: dict[type[Any], str] = {
     cmd.Reopen: "reopen",
     cmd.AttachReport: "attach_report",
     cmd.LinkCase: "link_case",
+    cmd.UnlinkReport: "unlink_report",
 }
 
 
@@ -505,10 +507,20 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
             return [ev.Closed(cid, disposition, summary, duplicate_of)]
         case cmd.Reopen(reason=reason):
             return [ev.Reopened(cid, reason)]
-        case cmd.AttachReport(report=report, matched=matched, identifiers=identifiers):
+        case cmd.AttachReport(report=report, matched=matched):
             if report.report_id in case.report_ids:
                 return []  # attached already
-            return [ev.ReportLinked(cid, report, matched, identifiers)]
+            return [ev.ReportLinked(cid, report, matched)]
+        case cmd.UnlinkReport(report_id=report_id, reason=reason):
+            if report_id == case.report_id:
+                raise _refuse(case, command, "the report that opened the case stays with it")
+            attached = next((r for r in case.linked_reports if r.report_id == report_id), None)
+            if attached is None:
+                raise InvalidInput(
+                    "no such report in this case",
+                    fields={"report_id": [f"{report_id} is not attached to this case"]},
+                )
+            return [ev.ReportUnlinked(cid, attached, reason)]
         case cmd.LinkCase(other_case_id=other, other_state=state, identifier=identifier):
             if other == cid or any(link.case_id == other for link in case.links):
                 return []
@@ -633,12 +645,18 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
         case ev.Closed():
             closure = Closure(event.disposition, event.summary, event.duplicate_of, at)
             return r(case, status=Status.CLOSED, closure=closure)
-        case ev.ReportLinked(report=report, identifiers=identifiers):
+        case ev.ReportLinked(report=report):
             return r(
                 case,
                 report_ids=(*case.report_ids, report.report_id),
                 linked_reports=(*case.linked_reports, report),
-                identifiers=tuple(sorted({*case.identifiers, *identifiers})),
+            )
+        case ev.ReportUnlinked(report=report):
+            gone = report.report_id
+            return r(
+                case,
+                report_ids=tuple(i for i in case.report_ids if i != gone),
+                linked_reports=tuple(x for x in case.linked_reports if x.report_id != gone),
             )
         case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):
             return r(case, links=(*case.links, CaseLink(other, state, identifier)))

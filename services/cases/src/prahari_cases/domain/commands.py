@@ -47,7 +47,16 @@ class AttachReport:
     STATE_CHANGE: ClassVar[bool] = True
     report: LinkedReport
     matched: Identifier
-    identifiers: tuple[Identifier, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnlinkReport:
+    """The control room says triage was wrong: this report is another event."""
+
+    ACTION: ClassVar[Action | None] = Action.UNLINK_REPORT
+    STATE_CHANGE: ClassVar[bool] = True
+    report_id: uuid.UUID
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,4 +201,5 @@ Command = (
     | Reopen
     | AttachReport
     | LinkCase
+    | UnlinkReport
 )

@@ -433,6 +433,7 @@ class LinkedReport:
     reported_by: Reporter
     reported_at: datetime
     estimated_reach: int | None
+    identifiers: tuple[Identifier, ...] = ()
 
     def to_json(self) -> JSON:
         return {
@@ -444,6 +445,7 @@ class LinkedReport:
             "reported_by": self.reported_by.to_json(),
             "reported_at": iso(self.reported_at),
             "estimated_reach": self.estimated_reach,
+            "identifiers": [i.to_json() for i in self.identifiers],
         }
 
     @classmethod
@@ -456,6 +458,7 @@ class LinkedReport:
             Reporter.from_json(p["reported_by"]),
             datetime.fromisoformat(p["reported_at"]),
             p["estimated_reach"],
+            tuple(Identifier.from_json(i) for i in p["identifiers"]),
         )
 
 
@@ -465,14 +468,12 @@ class ReportLinked:
     case_id: uuid.UUID
     report: LinkedReport
     matched: Identifier
-    identifiers: tuple[Identifier, ...]
 
     def payload(self) -> JSON:
         return {
             "case_id": str(self.case_id),
             "report": self.report.to_json(),
             "matched": self.matched.to_json(),
-            "identifiers": [i.to_json() for i in self.identifiers],
         }
 
     @classmethod
@@ -481,8 +482,26 @@ class ReportLinked:
             uuid.UUID(p["case_id"]),
             LinkedReport.from_json(p["report"]),
             Identifier.from_json(p["matched"]),
-            tuple(Identifier.from_json(i) for i in p["identifiers"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportUnlinked:
+    TYPE: ClassVar[str] = c.CASE_REPORT_UNLINKED
+    case_id: uuid.UUID
+    report: LinkedReport
+    reason: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "report": self.report.to_json(),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> ReportUnlinked:
+        return cls(uuid.UUID(p["case_id"]), LinkedReport.from_json(p["report"]), p["reason"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +548,7 @@ CaseEvent = (
     | Reopened
     | ReportLinked
     | CaseLinked
+    | ReportUnlinked
 )
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
@@ -551,6 +571,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
         Reopened,
         ReportLinked,
         CaseLinked,
+        ReportUnlinked,
     )
 }
 CASE_EVENT_TYPES = frozenset(_PARSERS)

@@ -137,6 +137,8 @@ class Narrator:
                     f"attached a {report.report_type.replace('_', ' ')} filed by {filer}:"
                     f" the same {matched.kind} ({matched.value})"
                 )
+            case ev.ReportUnlinked(report=report, reason=reason):
+                return f"detached report {report.report_id} (it opens its own case): {reason}"
             case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):
                 where = self.place(Area(state)).replace(" (its control rooms)", "")
                 return (

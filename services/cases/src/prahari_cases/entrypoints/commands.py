@@ -207,6 +207,16 @@ def endpoints(places: Directory) -> list[Endpoint]:
         ),
         Endpoint(
             "POST",
+            "/unlinking",
+            s.UnlinkRequest(),
+            cmd.UnlinkReport,
+            lambda d, _p, _i: cmd.UnlinkReport(d["report_id"], d["reason"]),
+            "Undo a wrong attachment: the report leaves, and opens a case of its own",
+            "owner",
+            "case.report_unlinked",
+        ),
+        Endpoint(
+            "POST",
             "/reopening",
             s.ReasonRequest(),
             cmd.Reopen,

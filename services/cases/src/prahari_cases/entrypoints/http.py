@@ -231,7 +231,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app,
         settings.common,
         name=settings.consumer_group,
-        topics=[topics.reports],
+        topics=[topics.reports, topics.case_events],
         registry=app[STORE].registry,
         handler=CaseHandlers(
             app[STORE],
@@ -240,6 +240,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             rumour_window=settings.rumour_window,
         ),
         deadletter_topic=topics.deadletter,
+        wants=CaseHandlers.WANTS,
     )
     # Cleanup runs in reverse: the consumer stops first, then the relay flushes what the
     # consumer committed, then the producer and the pool close.

@@ -39,6 +39,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "/transfer/refusal": {"reason": "The crossing point is on the UP side"},
     "/closure": {"disposition": "seizure_made", "summary": "1200 litres seized, FIR 0123/2024"},
     "/reopening": {"reason": "The court asked for a further report"},
+    "/unlinking": {
+        "report_id": "4e9f2468-2427-4988-a786-fdbcfe79b2c2",
+        "reason": "Another post with the same picture: a different rumour",
+    },
 }
 
 

@@ -143,6 +143,13 @@ class ClosureRequest(Strict):
             raise ValidationError("only a duplicate names another case", "duplicate_of")
 
 
+class UnlinkRequest(Strict):
+    report_id = fields.UUID(
+        required=True, metadata={"description": "a report triage attached to this case"}
+    )
+    reason = fields.String(required=True, validate=_REASON)
+
+
 class CaseListQuery(Strict):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     report_type = fields.String(load_default=None, validate=validate.OneOf(REPORT_TYPES))

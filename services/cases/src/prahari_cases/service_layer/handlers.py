@@ -27,7 +27,7 @@ from prahari_cases.domain.case import (
 )
 from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter
 from prahari_cases.domain.triage import Attach, triage
-from prahari_events.catalogue import REPORT_RECEIVED
+from prahari_events.catalogue import CASE_REPORT_UNLINKED, REPORT_RECEIVED
 from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor, utcnow
 from prahari_events.errors import ConcurrencyError, InvalidTransition
@@ -82,10 +82,39 @@ class CaseHandlers:
         self._rumour_window = rumour_window
         self._clock = clock
 
+    # What cases consumes: reports, and its own unlinked reports, which it opens cases for.
+    WANTS = frozenset({REPORT_RECEIVED, CASE_REPORT_UNLINKED})
+
     async def __call__(self, conn: Conn, envelope: Envelope) -> None:
         if envelope.type == REPORT_RECEIVED:
             await self.report_received(conn, envelope)
-        # Other event types on the reports topic are not this service's business.
+        elif envelope.type == CASE_REPORT_UNLINKED:
+            await self.report_unlinked(conn, envelope)
+
+    async def report_unlinked(self, conn: Conn, unlinked: Envelope) -> None:
+        """Open the case a wrongly attached report should have had: its own (the id derived
+        from the report's), from what the unlinking event carries, with no triage."""
+        p = unlinked.payload
+        report = LinkedReport.from_json(p["report"])
+        own = case_id_for(report.report_id)
+        if await self._store.stream_version(conn, stream_for(own)) > 0:
+            return  # opened already: the event came again
+        opening = cmd.OpenCase(
+            case_id=own,
+            report_id=report.report_id,
+            report_type=report.report_type,
+            description=report.description,
+            place=report.place,
+            reported_by=report.reported_by,
+            reported_at=report.reported_at,
+            deadlines=self._deadlines,
+            identifiers=report.identifiers,
+            estimated_reach=report.estimated_reach,
+        )
+        now = self._clock()
+        await self._apply(conn, unlinked, None, [opening], now)
+        await read_model.move_report(conn, report.report_id, own)
+        await identifier_store.move(conn, report.report_id, uuid.UUID(p["case_id"]), own)
 
     async def report_received(self, conn: Conn, report: Envelope) -> None:
         p = report.payload
@@ -115,6 +144,7 @@ class CaseHandlers:
             reported_by=Reporter(**report.actor.to_json()),
             reported_at=report.recorded_at,
             estimated_reach=reach,
+            identifiers=tuple(found),
         )
         if isinstance(decision, Attach):
             await self._attach(conn, report, decision, filed=filed, found=found, now=now)
@@ -152,7 +182,7 @@ class CaseHandlers:
     ) -> None:
         target = await load_case(conn, self._store, decision.case_id)
         assert target is not None  # a candidate is a case in the read model
-        attach = cmd.AttachReport(filed, decision.matched, tuple(found))
+        attach = cmd.AttachReport(filed, decision.matched)
         try:
             await self._apply(conn, report, target, [attach], now)
         except InvalidTransition:
