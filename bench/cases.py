@@ -34,7 +34,7 @@ import asyncpg
 from common import free_port, wait_ready  # bench/common.py: run as bench/cases.py
 
 from prahari_cases.domain.case import case_id_for
-from prahari_cases.domain.commands import Deadlines
+from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import CASE_NOTE_ADDED, REPORT_RECEIVED, build_registry
@@ -99,7 +99,7 @@ async def raw_appends(pool: asyncpg.Pool, store: EventStore, topic: str) -> floa
 
 
 async def open_cases(pool: asyncpg.Pool, store: EventStore, topic: str, count: int) -> list[str]:
-    handlers = CaseHandlers(store, topic, Deadlines())
+    handlers = CaseHandlers(store, topic, SlaPolicy())
     ids = []
     for _ in range(count):
         report_id = uuid.uuid4()

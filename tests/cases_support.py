@@ -3,6 +3,7 @@ as, and calls that send a command with the case's current ETag."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,29 @@ JH_ROOM = Unit("JH-SCR", "state_control_room", "control_room", JHARKHAND, None)
 Client = TestClient[Any, Any]
 
 
-def cases_settings(topics: Topics, schema: str) -> Settings:
-    return Settings.from_env(
-        {
-            "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
-            "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-            "DATABASE_URL": DATABASE_URL,
-            "PRAHARI_DB_SCHEMA": schema,
-            "PRAHARI_TOPIC_PREFIX": topics.prefix,
-            "PRAHARI_UNIT_DIRECTORY": UNITS,
-        }
-    )
+def cases_env(topics: Topics, schema: str, **extra: str) -> dict[str, str]:
+    """cases' environment for one test: its own topics and schema."""
+    return {
+        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "DATABASE_URL": DATABASE_URL,
+        "PRAHARI_DB_SCHEMA": schema,
+        "PRAHARI_TOPIC_PREFIX": topics.prefix,
+        "PRAHARI_UNIT_DIRECTORY": UNITS,
+        **extra,
+    }
+
+
+def cases_settings(topics: Topics, schema: str, **extra: str) -> Settings:
+    return Settings.from_env(cases_env(topics, schema, **extra))
+
+
+def sla_file(directory: Path, **seconds: float) -> str:
+    """An SLA file with these durations (the others: an hour, so they never fire)."""
+    durations = {"assign": 3600.0, "acknowledge": 3600.0, "field_report": 3600.0, "close": 3600.0}
+    path = directory / "sla.json"
+    path.write_text(json.dumps({"default": {**durations, **seconds}}), encoding="utf-8")
+    return str(path)
 
 
 async def call(

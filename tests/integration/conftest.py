@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from prahari_cases.domain.case import case_id_for
-from prahari_cases.domain.commands import Deadlines
+from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.entrypoints.http import create_app as create_cases_app
 from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import Unit
@@ -47,7 +47,7 @@ def open_case(
     cases: Client, pool: asyncpg.Pool, store: EventStore, registry: Registry, topics: Topics
 ) -> Any:
     """Opens a case as the consumer does when a report arrives, in its own transaction."""
-    handlers = CaseHandlers(store, topics.case_events, Deadlines())
+    handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
 
     async def open_one(unit: Unit = STATION, **overrides: Any) -> str:
         report = report_envelope(registry, unit, **overrides)

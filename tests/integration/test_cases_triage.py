@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from prahari_cases.domain.case import case_id_for, stream_for
-from prahari_cases.domain.commands import Deadlines
+from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import Unit
 from prahari_events.envelope import Envelope
@@ -37,7 +37,7 @@ RUMOUR = {
 @pytest.fixture
 def deliver(cases: Client, pool: asyncpg.Pool, store: EventStore, topics: Topics) -> Any:
     """Hands a report to cases as its consumer does, each in its own transaction."""
-    handlers = CaseHandlers(store, topics.case_events, Deadlines())
+    handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
 
     async def one(report: Envelope) -> None:
         async with pool.acquire() as conn, conn.transaction():

@@ -14,6 +14,7 @@ from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import events as ev
 from prahari_cases.domain.case import Case, Level, Status, case_id_for, decide, evolve, replay
 from prahari_cases.domain.identifiers import Identifier
+from prahari_cases.domain.sla import Durations
 from prahari_events.auth import Unit
 from prahari_events.envelope import Actor, Draft, Envelope, Jurisdiction
 from prahari_events.errors import InvalidInput, InvalidTransition
@@ -35,7 +36,7 @@ OPEN = cmd.OpenCase(
     place=Area(UP, SONBHADRA),
     reported_by=ev.Reporter(**STATION.actor().to_json()),
     reported_at=NOW,
-    deadlines=cmd.Deadlines(),
+    sla=Durations(),
 )
 
 
@@ -294,15 +295,20 @@ def test_opening_twice_decides_nothing(registry: Registry) -> None:
     assert decide(history.now, OPEN, NOW) == []
 
 
-def test_the_deadlines_come_from_the_command() -> None:
+def test_the_deadlines_come_from_the_case_s_durations() -> None:
     opened = decide(None, OPEN, NOW)[0]
     assert isinstance(opened, ev.CaseOpened)
     assert opened.assign_by == NOW + timedelta(minutes=5)
     assert opened.decide_by == NOW + timedelta(minutes=100)
-    quick = cmd.Deadlines(timedelta(seconds=1), timedelta(seconds=2))
-    fast = decide(None, dataclasses.replace(OPEN, deadlines=quick), NOW)[0]
+    quick = Durations(assign=1, acknowledge=2, field_report=3, close=4)
+    fast = decide(None, dataclasses.replace(OPEN, sla=quick), NOW)[0]
     assert isinstance(fast, ev.CaseOpened)
-    assert fast.assign_by == NOW + timedelta(seconds=1)
+    assert (fast.assign_by, fast.sla) == (NOW + timedelta(seconds=1), quick)
+    # A smuggling tip expected to cross sooner must be assigned before it crosses.
+    crossing = NOW + timedelta(minutes=2)
+    tip = decide(None, dataclasses.replace(OPEN, expected_at=crossing), NOW)[0]
+    assert isinstance(tip, ev.CaseOpened)
+    assert tip.assign_by == crossing
 
 
 def test_a_long_history_survives_its_own_json_and_a_replay(registry: Registry) -> None:
@@ -335,8 +341,71 @@ def test_every_event_type_has_a_typed_payload_that_round_trips(registry: Registr
         cmd.UnlinkReport(LINKED.report_id, "another rumour"),
         cmd.LinkCase(uuid.uuid4(), BIHAR, Identifier("vehicle", "BR01AB1234")),
     )  # fmt: skip
+    history.do(cmd.FireTimer("assign", history.now.deadlines[0][1]))
     seen = {e.type for e in history.events}
     assert seen == ev.CASE_EVENT_TYPES
     for envelope in history.events:
         typed = ev.parse(envelope.type, envelope.payload)
         assert typed.payload() == dict(envelope.payload)
+
+
+# --- SLA clocks: which events start and stop which stage's clock, and what a missed one does.
+
+S = timedelta(seconds=1)
+
+
+def _clocks(case: Case) -> dict[str, timedelta]:
+    """Each running deadline, as its distance from the last event."""
+    return {stage: due - case.updated_at for stage, due in case.deadlines}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ([], {"assign": 300 * S, "close": 6000 * S}),
+        ([ASSIGN], {"acknowledge": 900 * S, "close": 5940 * S}),
+        ([ASSIGN, ASSIGN], {"acknowledge": 900 * S, "close": 5880 * S}),  # restarts
+        ([ASSIGN, ACK], {"field_report": 1800 * S, "close": 5880 * S}),
+        ([ASSIGN, ACK, REPORT], {"close": 5820 * S}),
+        ([ASSIGN, TRANSFER, cmd.AcceptTransfer()], {"assign": 300 * S, "close": 5820 * S}),
+        ([CLOSE], {}),
+        ([CLOSE, cmd.Reopen("again")], {"assign": 300 * S, "close": 6000 * S}),
+    ],
+    ids=["opened", "assigned", "re-assigned", "acknowledged", "reported", "transferred",
+         "closed", "reopened"],
+)  # fmt: skip
+def test_which_clocks_run(
+    registry: Registry, path: list[cmd.Command], expected: dict[str, timedelta]
+) -> None:
+    case = History(registry).do(OPEN, *path).now
+    assert _clocks(case) == expected
+
+
+def test_a_missed_deadline_escalates_once_and_sets_the_next(registry: Registry) -> None:
+    history = History(registry).do(OPEN)
+    due = history.now.deadline("assign")
+    assert due is not None
+    history.do(cmd.FireTimer("assign", due))
+    assert [e.type for e in history.events[-2:]] == ["case.sla_breached", "case.escalated"]
+    case = history.now
+    assert case.level is Level.STATE
+    assert case.overdue == {"assign"}
+    assert _clocks(case)["assign"] == 300 * S  # a new deadline, at the state level
+    # The same timer again, or one the clock has moved past, decides nothing.
+    assert decide(case, cmd.FireTimer("assign", due), NOW) == []
+    # At the state level a miss is recorded and the clock stops: no level above.
+    history.do(cmd.FireTimer("assign", case.deadline("assign")))  # type: ignore[arg-type]
+    assert history.events[-1].type == "case.sla_breached"
+    assert history.events[-1].payload["level"] == "state"
+    assert "assign" not in _clocks(history.now)
+    # The assignment ends the overdue stage.
+    history.do(ASSIGN)
+    assert history.now.overdue == frozenset()
+
+
+def test_a_closed_case_misses_nothing(registry: Registry) -> None:
+    history = History(registry).do(OPEN)
+    due = history.now.deadline("close")
+    assert due is not None
+    history.do(CLOSE)
+    assert decide(history.now, cmd.FireTimer("close", due), NOW) == []

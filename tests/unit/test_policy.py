@@ -6,10 +6,12 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from marshmallow import Schema, fields
 
 from prahari_cases.domain import search
 from prahari_cases.domain.timeline import rupees
 from prahari_events.auth import Unit
+from prahari_events.errors import InvalidInput
 from prahari_events.policy import (
     Action,
     Area,
@@ -20,6 +22,7 @@ from prahari_events.policy import (
     read_keys,
     unit_keys,
 )
+from prahari_events.web import load_input
 
 UP, SON, CHA, BR, KAI, PAT, JH = 9, 184, 135, 10, 200, 204, 20
 
@@ -136,3 +139,13 @@ def test_search_words_keep_conjuncts_whole(text: str, expected: list[str]) -> No
 )
 def test_rupees_in_indian_grouping(amount: int, text: str) -> None:
     assert rupees(amount) == text
+
+
+def test_a_nul_character_is_refused_by_name_anywhere_in_the_input() -> None:
+    class Body(Schema):
+        text = fields.String()
+        items = fields.List(fields.Dict())
+
+    with pytest.raises(InvalidInput) as refused:
+        load_input(Body(), {"text": "ok\x00", "items": [{"a": "fine"}, {"b": "x\x00y"}]})
+    assert set(refused.value.fields) == {"text", "items.1.b"}

@@ -77,6 +77,10 @@ CASE_REOPENED = "case.reopened"
 CASE_REPORT_LINKED = "case.report_linked"
 CASE_LINKED = "case.linked"
 CASE_REPORT_UNLINKED = "case.report_unlinked"
+CASE_SLA_BREACHED = "case.sla_breached"
+SLA_STAGES = ("assign", "acknowledge", "field_report", "close")
+# The cVIGIL budget in seconds, for cases opened before durations were recorded with them.
+CVIGIL_SLA = {"assign": 300, "acknowledge": 900, "field_report": 1800, "close": 6000}
 IDENTIFIER_KINDS = ("vehicle", "phone", "url", "media", "handle", "rumour", "person")
 NOTIFICATION_QUEUED = "notification.queued"
 NOTIFICATION_SENT = "notification.sent"
@@ -235,16 +239,37 @@ class _IdentifierSchema(Schema):
     value = fields.String(required=True, validate=validate.Length(min=1, max=2500))
 
 
+class _SlaSchema(Schema):
+    """Seconds each stage may take (see prahari_cases.domain.sla)."""
+
+    assign = fields.Float(required=True, validate=validate.Range(min=0))
+    acknowledge = fields.Float(required=True, validate=validate.Range(min=0))
+    field_report = fields.Float(required=True, validate=validate.Range(min=0))
+    close = fields.Float(required=True, validate=validate.Range(min=0))
+
+
 class CaseOpenedV2(CaseOpenedV1):
-    """v2: the identifiers triage took from the report, and a rumour's estimated reach."""
+    """v2: the identifiers triage took from the report, a rumour's estimated reach, and the
+    service-level durations the case keeps for its life."""
 
     identifiers = fields.List(fields.Nested(_IdentifierSchema), required=True)
     estimated_reach = fields.Integer(required=True, allow_none=True)
+    sla = fields.Nested(_SlaSchema, required=True)
 
 
 def case_opened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
-    # Cases opened before triage took no identifiers and kept no reach.
-    return {**payload, "identifiers": [], "estimated_reach": None}
+    # Cases opened before triage took no identifiers and kept no reach; they ran on the
+    # cVIGIL budget.
+    return {**payload, "identifiers": [], "estimated_reach": None, "sla": dict(CVIGIL_SLA)}
+
+
+class CaseSlaBreachedV1(Schema):
+    """A stage's deadline passed without the event that ends it."""
+
+    case_id = fields.UUID(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(SLA_STAGES))
+    due_at = fields.AwareDateTime(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(ESCALATION_LEVELS))
 
 
 class _LinkedReportSchema(Schema):
@@ -337,6 +362,7 @@ def build_registry() -> Registry:
     registry.register(CASE_REPORT_LINKED, {1: CaseReportLinkedV1})
     registry.register(CASE_LINKED, {1: CaseLinkedV1})
     registry.register(CASE_REPORT_UNLINKED, {1: CaseReportUnlinkedV1})
+    registry.register(CASE_SLA_BREACHED, {1: CaseSlaBreachedV1})
     registry.register(NOTIFICATION_QUEUED, {1: NotificationQueuedV1})
     registry.register(NOTIFICATION_SENT, {1: NotificationSentV1})
     registry.register(NOTIFICATION_FAILED, {1: NotificationFailedV1})

@@ -187,8 +187,29 @@ def idempotency_key(request: web.Request) -> str | None:
     return key
 
 
+def _nul_fields(data: Any, path: str = "") -> dict[str, list[str]]:
+    """Fields whose text holds a NUL character: valid JSON and valid in a URL, but no
+    PostgreSQL text column can hold one, so it is refused here, by name, not by a 500."""
+    found: dict[str, list[str]] = {}
+    if isinstance(data, str):
+        if "\x00" in data:
+            found[path or "_body"] = ["must not contain a NUL character"]
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            found.update(_nul_fields(value, f"{path}.{key}" if path else str(key)))
+            if isinstance(key, str) and "\x00" in key:
+                found[path or "_body"] = ["a field name must not contain a NUL character"]
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found.update(_nul_fields(value, f"{path}.{index}" if path else str(index)))
+    return found
+
+
 def load_input(schema: Schema, data: Any, message: str = "invalid input") -> dict[str, Any]:
     """Load request data with a marshmallow schema, or a 400 naming each bad field."""
+    nul = _nul_fields(data)
+    if nul:
+        raise InvalidInput(message, fields=nul)
     try:
         loaded: dict[str, Any] = schema.load(data)
     except ValidationError as exc:

@@ -5,7 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from prahari_cases.domain.commands import Deadlines
+from prahari_cases.adapters.sla_config import load_sla_policy
+from prahari_cases.domain.sla import SlaPolicy
 from prahari_events.config import CommonSettings, Env
 
 
@@ -14,9 +15,13 @@ class Settings:
     common: CommonSettings
     consumer_group: str
     unit_directory_path: str
-    deadlines: Deadlines
+    # Deadlines per stage and report type, from a reviewed file (the package's sla.json,
+    # the cVIGIL budget, unless PRAHARI_CASES_SLA_FILE names another).
+    sla: SlaPolicy
     # A rumour reported again within this long is attached to the first report's case.
     rumour_window: timedelta
+    # How often the timer loop looks for deadlines that came.
+    timer_poll_s: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -26,10 +31,7 @@ class Settings:
             common=common,
             consumer_group=env.text("PRAHARI_CASES_GROUP", f"{common.topic_prefix}cases"),
             unit_directory_path=env.text("PRAHARI_UNIT_DIRECTORY"),
-            # The cVIGIL budget by default: assign within 5 minutes, decide within 100.
-            deadlines=Deadlines(
-                assign_within=timedelta(seconds=env.number("PRAHARI_CASES_ASSIGN_WITHIN_S", 300)),
-                decide_within=timedelta(seconds=env.number("PRAHARI_CASES_DECIDE_WITHIN_S", 6000)),
-            ),
+            sla=load_sla_policy(env.optional("PRAHARI_CASES_SLA_FILE")),
             rumour_window=timedelta(seconds=env.number("PRAHARI_CASES_RUMOUR_WINDOW_S", 259200)),
+            timer_poll_s=env.number("PRAHARI_CASES_TIMER_POLL_S", 1.0),
         )

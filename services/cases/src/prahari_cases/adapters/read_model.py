@@ -21,7 +21,7 @@ from prahari_events.policy import partner_keys, read_keys
 from prahari_events.store import PreparedAppend
 
 # The shape of `body` this code writes. A row of an older shape is rebuilt from its events.
-MODEL = 3
+MODEL = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +50,13 @@ def _view_args(case: Case, body: dict[str, Any]) -> tuple[Any, ...]:
         read_keys(access),
         partner_keys(access),
         search.terms(case.description),
+        bool(case.overdue) and case.status.value != "closed",
+        [stage for stage, _ in case.deadlines],
+        [due for _, due in case.deadlines],
     )
 
 
-_VIEW_PARAMS = ", ".join(f"${n}" for n in range(1, 16))
+_VIEW_PARAMS = ", ".join(f"${n}" for n in range(1, 19))
 
 
 async def save(conn: Conn, case: Case) -> None:
@@ -108,6 +111,7 @@ class CaseQuery:
     opened_from: datetime | None = None
     opened_to: datetime | None = None
     words: Sequence[str] = ()
+    overdue: bool | None = None
     limit: int = 50
     after: tuple[datetime, uuid.UUID] | None = None
 
@@ -135,6 +139,7 @@ async def find(pool: asyncpg.Pool, query: CaseQuery) -> Sequence[dict[str, Any]]
         " AND ($9::timestamptz IS NULL OR opened_at < $9)"
         " AND ($10::tsquery IS NULL OR search @@ $10::tsquery)"
         " AND ($11::timestamptz IS NULL OR (opened_at, case_id) < ($11, $12::uuid))"
+        " AND ($14::boolean IS NULL OR overdue = $14)"
         " ORDER BY opened_at DESC, case_id DESC LIMIT $13",
         query.reader_keys,
         query.partner_of,
@@ -149,6 +154,7 @@ async def find(pool: asyncpg.Pool, query: CaseQuery) -> Sequence[dict[str, Any]]
         query.after[0] if query.after else None,
         query.after[1] if query.after else None,
         query.limit,
+        query.overdue,
     )
     return [dict(r["body"]) for r in rows]
 
@@ -191,7 +197,7 @@ async def load_for_command(
     return case, held
 
 
-_COMMIT_PARAMS = ", ".join(f"${n}" for n in range(1, 28))
+_COMMIT_PARAMS = ", ".join(f"${n}" for n in range(1, 31))
 
 
 async def commit(

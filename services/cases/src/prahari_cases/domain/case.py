@@ -13,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import events as ev
+from prahari_cases.domain import sla
 from prahari_cases.domain.identifiers import Identifier
+from prahari_cases.domain.sla import Durations
 from prahari_events.envelope import JSON, Actor, Envelope, iso
 from prahari_events.errors import InvalidInput, InvalidTransition
 from prahari_events.policy import Area, CaseAccess
@@ -74,6 +76,7 @@ TRANSITIONS: dict[type[Any], frozenset[Status]] = {
     cmd.AttachReport: _ACTIVE,
     cmd.LinkCase: _ACTIVE,
     cmd.UnlinkReport: _ANY,
+    cmd.FireTimer: _ANY,
 }
 COMMAND_NAMES: dict[type[Any], str] = {
     cmd.Assign: "assign",
@@ -93,6 +96,7 @@ COMMAND_NAMES: dict[type[Any], str] = {
     cmd.AttachReport: "attach_report",
     cmd.LinkCase: "link_case",
     cmd.UnlinkReport: "unlink_report",
+    cmd.FireTimer: "fire_timer",
 }
 
 
@@ -221,6 +225,31 @@ class Closure:
 
 
 @dataclass(frozen=True, slots=True)
+class Breach:
+    stage: str
+    due_at: datetime
+    level: str
+    at: datetime
+
+    def to_json(self) -> JSON:
+        return {
+            "stage": self.stage,
+            "due_at": iso(self.due_at),
+            "level": self.level,
+            "at": iso(self.at),
+        }
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any]) -> Breach:
+        return cls(
+            p["stage"],
+            datetime.fromisoformat(p["due_at"]),
+            p["level"],
+            datetime.fromisoformat(p["at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CaseLink:
     """Another case that shares an identifier: its id and state, never its contents."""
 
@@ -272,6 +301,15 @@ class Case:
     estimated_reach: int | None = None
     linked_reports: tuple[ev.LinkedReport, ...] = ()
     links: tuple[CaseLink, ...] = ()
+    sla: Durations = field(default_factory=Durations)
+    # The running clocks: (stage, due at), in stage order; a durable timer for each.
+    deadlines: tuple[tuple[str, datetime], ...] = ()
+    breaches: tuple[Breach, ...] = ()
+    # Stages whose deadline passed and whose event has not come yet.
+    overdue: frozenset[str] = frozenset()
+
+    def deadline(self, stage: str) -> datetime | None:
+        return dict(self.deadlines).get(stage)
 
     @property
     def total_reach(self) -> int | None:
@@ -337,6 +375,10 @@ class Case:
             # Derived, for people; from_json ignores them.
             "reports": len(self.report_ids),
             "total_reach": self.total_reach,
+            "sla": self.sla.to_json(),
+            "deadlines": {stage: iso(due) for stage, due in self.deadlines},
+            "breaches": [b.to_json() for b in self.breaches],
+            "overdue": sorted(self.overdue),
         }
 
     @classmethod
@@ -373,6 +415,12 @@ class Case:
             estimated_reach=p["estimated_reach"],
             linked_reports=tuple(ev.LinkedReport.from_json(r) for r in p["linked_reports"]),
             links=tuple(CaseLink.from_json(link) for link in p["links"]),
+            sla=Durations.from_json(p["sla"]),
+            deadlines=tuple(
+                (stage, datetime.fromisoformat(due)) for stage, due in p["deadlines"].items()
+            ),
+            breaches=tuple(Breach.from_json(b) for b in p["breaches"]),
+            overdue=frozenset(p["overdue"]),
         )
 
 
@@ -419,10 +467,11 @@ def decide(case: Case | None, command: cmd.Command, now: datetime) -> list[ev.Ca
                 place=command.place,
                 reported_by=command.reported_by,
                 reported_at=command.reported_at,
-                assign_by=now + command.deadlines.assign_within,
-                decide_by=now + command.deadlines.decide_within,
+                assign_by=_assign_by(command, now),
+                decide_by=now + command.sla.of(sla.CLOSE),
                 identifiers=command.identifiers,
                 estimated_reach=command.estimated_reach,
+                sla=command.sla,
             )
         ]
     if case is None:
@@ -432,7 +481,7 @@ def decide(case: Case | None, command: cmd.Command, now: datetime) -> list[ev.Ca
     return _decide(case, command)
 
 
-def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PLR0912 (one branch per command)
+def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PLR0912, PLR0915 (one branch per command)
     cid = case.case_id
     match command:
         case cmd.Assign(assignee=assignee, note=note):
@@ -521,11 +570,27 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
                     fields={"report_id": [f"{report_id} is not attached to this case"]},
                 )
             return [ev.ReportUnlinked(cid, attached, reason)]
+        case cmd.FireTimer(stage=stage, due_at=due_at):
+            if case.status is Status.CLOSED or case.deadline(stage) != due_at:
+                return []  # the clock was stopped or moved since the timer was set
+            breached: list[ev.CaseEvent] = [ev.SlaBreached(cid, stage, due_at, case.level.value)]
+            if case.level is Level.DISTRICT:
+                reason = f"the {stage.replace('_', ' ')} deadline ({iso(due_at)}) passed"
+                breached.append(ev.Escalated(cid, Level.DISTRICT.value, Level.STATE.value, reason))
+            return breached
         case cmd.LinkCase(other_case_id=other, other_state=state, identifier=identifier):
             if other == cid or any(link.case_id == other for link in case.links):
                 return []
             return [ev.CaseLinked(cid, other, state, identifier)]
     raise TypeError(f"not a case command: {command!r}")  # pragma: no cover
+
+
+def _assign_by(command: cmd.OpenCase, now: datetime) -> datetime:
+    """The normal assignment deadline, or a smuggling tip's expected crossing if earlier."""
+    normal = now + command.sla.of(sla.ASSIGN)
+    if command.expected_at is not None and command.expected_at < normal:
+        return command.expected_at
+    return normal
 
 
 def _pending(case: Case, command: object) -> PendingTransfer:
@@ -586,6 +651,8 @@ def evolve_event(case: Case | None, event: ev.CaseEvent, recorded: Recorded) -> 
             trace_id=recorded.trace_id,
             identifiers=event.identifiers,
             estimated_reach=event.estimated_reach,
+            sla=event.sla,
+            deadlines=_clocks({sla.ASSIGN: event.assign_by, sla.CLOSE: event.decide_by}),
         )
     if case is None:
         raise ValueError(f"{event.TYPE} before case.opened")
@@ -597,21 +664,30 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
     r = dataclasses.replace
     match event:
         case ev.CaseAssigned(assignee=assignee):
+            # A re-assignment restarts the acknowledge clock.
             return r(
-                case,
+                _clock(case, at, stops=(sla.ASSIGN, sla.FIELD_REPORT), starts=sla.ACKNOWLEDGE),
                 status=Status.ASSIGNED,
                 assignee=assignee,
                 assigned_at=at,
                 acknowledged_at=None,
             )
         case ev.CaseAcknowledged():
-            return r(case, status=Status.ACKNOWLEDGED, acknowledged_at=at)
+            return r(
+                _clock(case, at, stops=(sla.ACKNOWLEDGE,), starts=sla.FIELD_REPORT),
+                status=Status.ACKNOWLEDGED,
+                acknowledged_at=at,
+            )
         case ev.NoteAdded():
             note = Note(event.note_id, event.text, event.attachments, by, at)
             return r(case, notes=(*case.notes, note))
         case ev.FieldReportFiled():
             report = FieldReport(event.findings, event.action_taken, by, at)
-            return r(case, status=Status.REPORTED, field_report=report)
+            return r(
+                _clock(case, at, stops=(sla.FIELD_REPORT,)),
+                status=Status.REPORTED,
+                field_report=report,
+            )
         case ev.SeizureRecorded():
             return r(case, seizures=(*case.seizures, Seizure(event, by, at)))
         case ev.Escalated(to_level=to_level):
@@ -631,8 +707,19 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
             # owner keeps read access. A field report already in stays in.
             formers = tuple(a for a in case.former_owners if a not in (origin, to))
             in_field = case.status in (Status.ASSIGNED, Status.ACKNOWLEDGED)
+            # The receiving control room gets a fresh assignment clock, if it must assign.
+            restarted = (
+                _clock(
+                    case,
+                    at,
+                    stops=(sla.ASSIGN, sla.ACKNOWLEDGE, sla.FIELD_REPORT),
+                    starts=sla.ASSIGN,
+                )
+                if case.status is Status.OPEN or in_field
+                else case
+            )
             return r(
-                case,
+                restarted,
                 place=to,
                 former_owners=(*formers, origin),
                 transfer=None,
@@ -644,7 +731,7 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
             )
         case ev.Closed():
             closure = Closure(event.disposition, event.summary, event.duplicate_of, at)
-            return r(case, status=Status.CLOSED, closure=closure)
+            return r(case, status=Status.CLOSED, closure=closure, deadlines=(), overdue=frozenset())
         case ev.ReportLinked(report=report):
             return r(
                 case,
@@ -660,9 +747,29 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
             )
         case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):
             return r(case, links=(*case.links, CaseLink(other, state, identifier)))
-        case ev.Reopened():
+        case ev.SlaBreached(stage=stage, due_at=due_at, level=level):
+            # At the district level the escalation that follows gives the stage a new
+            # deadline at the state level; a breach there is the last word.
+            clocks = dict(case.deadlines)
+            clocks.pop(stage, None)
+            if level == Level.DISTRICT.value:
+                clocks[stage] = at + case.sla.of(stage)
             return r(
                 case,
+                deadlines=_clocks(clocks),
+                breaches=(*case.breaches, Breach(stage, due_at, level, at)),
+                overdue=case.overdue | {stage},
+            )
+        case ev.Reopened():
+            # A reopened case runs fresh clocks: to be assigned again, and to be closed.
+            fresh = {
+                sla.ASSIGN: at + case.sla.of(sla.ASSIGN),
+                sla.CLOSE: at + case.sla.of(sla.CLOSE),
+            }
+            return r(
+                case,
+                deadlines=_clocks(fresh),
+                overdue=frozenset(),
                 status=Status.OPEN,
                 closure=None,
                 assignee=None,
@@ -670,6 +777,21 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
                 acknowledged_at=None,
             )
     raise ValueError(f"{type(event).__name__} does not apply to an open case")
+
+
+def _clocks(due: Mapping[str, datetime]) -> tuple[tuple[str, datetime], ...]:
+    return tuple((stage, due[stage]) for stage in sla.STAGES if stage in due)
+
+
+def _clock(
+    case: Case, at: datetime, *, stops: tuple[str, ...] = (), starts: str | None = None
+) -> Case:
+    """Stop some stages' clocks (their event came) and start one, from `at`."""
+    clocks = {stage: due for stage, due in case.deadlines if stage not in stops}
+    if starts is not None:
+        clocks[starts] = at + case.sla.of(starts)
+    stopped = set(stops) | ({starts} if starts else set())
+    return dataclasses.replace(case, deadlines=_clocks(clocks), overdue=case.overdue - stopped)
 
 
 def replay(events: Iterable[Envelope]) -> Case | None:

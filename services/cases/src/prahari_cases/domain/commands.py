@@ -6,21 +6,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import ClassVar
 
 from prahari_cases.domain.events import Assignee, Attachment, LinkedReport, Reporter
 from prahari_cases.domain.identifiers import Identifier
+from prahari_cases.domain.sla import Durations
 from prahari_events.policy import Action, Area
-
-
-@dataclass(frozen=True, slots=True)
-class Deadlines:
-    """How long a control room has to assign and to decide, from the moment a case opens.
-    The Election Commission's cVIGIL budget is 5 and 100 minutes (The Tribune, 2024)."""
-
-    assign_within: timedelta = timedelta(minutes=5)
-    decide_within: timedelta = timedelta(minutes=100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +26,11 @@ class OpenCase:
     place: Area
     reported_by: Reporter
     reported_at: datetime
-    deadlines: Deadlines
+    sla: Durations
     identifiers: tuple[Identifier, ...] = ()
     estimated_reach: int | None = None
+    # A smuggling tip's expected crossing: the case must be assigned before it.
+    expected_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +51,16 @@ class UnlinkReport:
     STATE_CHANGE: ClassVar[bool] = True
     report_id: uuid.UUID
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FireTimer:
+    """A stage's deadline came: the timer loop asks the case whether it was missed."""
+
+    ACTION: ClassVar[Action | None] = None
+    STATE_CHANGE: ClassVar[bool] = True
+    stage: str
+    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,4 +206,5 @@ Command = (
     | AttachReport
     | LinkCase
     | UnlinkReport
+    | FireTimer
 )

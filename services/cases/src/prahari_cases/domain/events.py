@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
 from prahari_cases.domain.identifiers import Identifier
+from prahari_cases.domain.sla import Durations
 from prahari_events import catalogue as c
 from prahari_events.envelope import JSON, iso
 from prahari_events.policy import Area, UnitRef
@@ -108,6 +109,7 @@ class CaseOpened:
     decide_by: datetime
     identifiers: tuple[Identifier, ...] = ()
     estimated_reach: int | None = None
+    sla: Durations = field(default_factory=Durations)
 
     def payload(self) -> JSON:
         assert self.place.district is not None
@@ -124,6 +126,7 @@ class CaseOpened:
             "decide_by": iso(self.decide_by),
             "identifiers": [i.to_json() for i in self.identifiers],
             "estimated_reach": self.estimated_reach,
+            "sla": self.sla.to_json(),
         }
 
     @classmethod
@@ -140,6 +143,7 @@ class CaseOpened:
             datetime.fromisoformat(p["decide_by"]),
             tuple(Identifier.from_json(i) for i in p["identifiers"]),
             p["estimated_reach"],
+            Durations.from_json(p["sla"]),
         )
 
 
@@ -530,6 +534,29 @@ class CaseLinked:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SlaBreached:
+    TYPE: ClassVar[str] = c.CASE_SLA_BREACHED
+    case_id: uuid.UUID
+    stage: str
+    due_at: datetime
+    level: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "stage": self.stage,
+            "due_at": iso(self.due_at),
+            "level": self.level,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> SlaBreached:
+        return cls(
+            uuid.UUID(p["case_id"]), p["stage"], datetime.fromisoformat(p["due_at"]), p["level"]
+        )
+
+
 CaseEvent = (
     CaseOpened
     | CaseAssigned
@@ -549,6 +576,7 @@ CaseEvent = (
     | ReportLinked
     | CaseLinked
     | ReportUnlinked
+    | SlaBreached
 )
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
@@ -572,6 +600,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
         ReportLinked,
         CaseLinked,
         ReportUnlinked,
+        SlaBreached,
     )
 }
 CASE_EVENT_TYPES = frozenset(_PARSERS)

@@ -137,6 +137,12 @@ class Narrator:
                     f"attached a {report.report_type.replace('_', ' ')} filed by {filer}:"
                     f" the same {matched.kind} ({matched.value})"
                 )
+            case ev.SlaBreached(stage=stage, due_at=due_at, level=level):
+                due = due_at.astimezone(IST).strftime("%H:%M IST")
+                return (
+                    f"recorded a missed deadline: {stage.replace('_', ' ')} was due by {due}"
+                    f" ({level} level)"
+                )
             case ev.ReportUnlinked(report=report, reason=reason):
                 return f"detached report {report.report_id} (it opens its own case): {reason}"
             case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):

@@ -25,6 +25,7 @@ from prahari_cases.entrypoints.commands import Endpoint, endpoints
 from prahari_cases.entrypoints.schemas import AsOfQuery, CaseListQuery
 from prahari_cases.service_layer.commands import CaseCommands
 from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refresh_stale_views
+from prahari_cases.service_layer.timers import SlaClock
 from prahari_events import lgd, policy
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
@@ -174,6 +175,7 @@ async def list_cases(request: web.Request) -> web.Response:
             opened_from=query["opened_from"],
             opened_to=query["opened_to"],
             words=search.words(query["q"]) if query["q"] else (),
+            overdue=query["overdue"],
             limit=query["limit"],
             after=decode_cursor(query["cursor"]) if query["cursor"] else None,
         ),
@@ -236,16 +238,18 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         handler=CaseHandlers(
             app[STORE],
             topics.case_events,
-            settings.deadlines,
+            settings.sla,
             rumour_window=settings.rumour_window,
         ),
         deadletter_topic=topics.deadletter,
         wants=CaseHandlers.WANTS,
     )
-    # Cleanup runs in reverse: the consumer stops first, then the relay flushes what the
-    # consumer committed, then the producer and the pool close.
+    clock = SlaClock(app[POOL], app[STORE], topics.case_events, poll_s=settings.timer_poll_s)
+    # Cleanup runs in reverse: the consumer and the timers stop first, then the relay flushes
+    # what they committed, then the producer and the pool close.
     async with (
         background(app, "outbox-relay", relay.run(), relay.stop),
+        background(app, "sla-timers", clock.run(), clock.stop),
         background(app, "consumer", consumer.run(), consumer.stop),
     ):
         yield

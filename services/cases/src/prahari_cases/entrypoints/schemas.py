@@ -161,6 +161,10 @@ class CaseListQuery(Strict):
         metadata={"description": "unit id of the assignee (a unit of the case's state)"},
     )
     shared_with_me = fields.Boolean(load_default=False)
+    overdue = fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: cases with a missed deadline whose stage is not done"},
+    )
     opened_from = fields.AwareDateTime(load_default=None)
     opened_to = fields.AwareDateTime(load_default=None)
     q = fields.String(
@@ -275,6 +279,27 @@ class _LinkJson(Schema):
     identifier = fields.Nested(_IdentifierJson, required=True)
 
 
+class _SlaJson(Schema):
+    assign = fields.Float(required=True)
+    acknowledge = fields.Float(required=True)
+    field_report = fields.Float(required=True)
+    close = fields.Float(required=True)
+
+
+class _DeadlinesJson(Schema):
+    assign = fields.AwareDateTime()
+    acknowledge = fields.AwareDateTime()
+    field_report = fields.AwareDateTime()
+    close = fields.AwareDateTime()
+
+
+class _BreachJson(Schema):
+    stage = fields.String(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    level = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
 class CaseJson(Schema):
     case_id = fields.UUID(required=True)
     version = fields.Integer(required=True, metadata={"description": "also the ETag"})
@@ -314,6 +339,16 @@ class CaseJson(Schema):
         fields.Nested(_LinkJson),
         required=True,
         metadata={"description": "other open cases sharing an identifier: id and state only"},
+    )
+    sla = fields.Nested(
+        _SlaJson, required=True, metadata={"description": "seconds each stage may take"}
+    )
+    deadlines = fields.Nested(
+        _DeadlinesJson, required=True, metadata={"description": "the running clocks"}
+    )
+    breaches = fields.List(fields.Nested(_BreachJson), required=True)
+    overdue = fields.List(
+        fields.String(), required=True, metadata={"description": "stages past their deadline"}
     )
     reports = fields.Integer(required=True, metadata={"description": "reports the case holds"})
     total_reach = fields.Integer(

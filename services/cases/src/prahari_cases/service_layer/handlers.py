@@ -26,6 +26,7 @@ from prahari_cases.domain.case import (
     stream_for,
 )
 from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter
+from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.domain.triage import Attach, triage
 from prahari_events.catalogue import CASE_REPORT_UNLINKED, REPORT_RECEIVED
 from prahari_events.db import Conn
@@ -59,6 +60,10 @@ async def case_from(
     return replay(await store.read_stream(conn, stream_for(case_id)))
 
 
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
 def fold(case: Case | None, events: list[Envelope]) -> Case:
     for event in events:
         case = evolve(case, event)
@@ -71,14 +76,14 @@ class CaseHandlers:
         self,
         store: EventStore,
         case_topic: str,
-        deadlines: cmd.Deadlines,
+        sla_policy: SlaPolicy,
         *,
         rumour_window: timedelta = timedelta(hours=72),
         clock: Clock = utcnow,
     ) -> None:
         self._store = store
         self._case_topic = case_topic
-        self._deadlines = deadlines
+        self._sla = sla_policy
         self._rumour_window = rumour_window
         self._clock = clock
 
@@ -107,7 +112,7 @@ class CaseHandlers:
             place=report.place,
             reported_by=report.reported_by,
             reported_at=report.reported_at,
-            deadlines=self._deadlines,
+            sla=self._sla.for_type(report.report_type),
             identifiers=report.identifiers,
             estimated_reach=report.estimated_reach,
         )
@@ -157,9 +162,10 @@ class CaseHandlers:
             place=filed.place,
             reported_by=filed.reported_by,
             reported_at=filed.reported_at,
-            deadlines=self._deadlines,
+            sla=self._sla.for_type(filed.report_type),
             identifiers=tuple(found),
             estimated_reach=reach,
+            expected_at=_moment(details.get("expected_at")),
         )
         links = [cmd.LinkCase(c.case_id, c.state, c.identifier) for c in decision.links]
         case = await self._apply(conn, report, None, [opening, *links], now)
@@ -199,38 +205,59 @@ class CaseHandlers:
         commands: list[cmd.Command],
         now: datetime,
     ) -> Case:
-        """Decide the system's commands in turn on one case, append what they cause and
-        write the read model, inside the consumer's transaction."""
-        decided: list[CaseEvent] = []
-        current = case
-        for command in commands:
-            for event in decide(current, command, now):
-                decided.append(event)
-                version = current.version + 1 if current else 1
-                recorded = Recorded(version, now, SYSTEM, report.correlation_id)
-                current = evolve_event(current, event, recorded)
-        assert current is not None
-        if not decided:
-            return current
-        drafts = [
-            Draft(
-                type=event.TYPE,
-                payload=event.payload(),
-                actor=SYSTEM,
-                jurisdiction=Jurisdiction(current.state, current.district),
-                correlation_id=case.correlation_id if case else report.correlation_id,
-                causation_id=report.event_id,
-                occurred_at=now,
-            )
-            for event in decided
-        ]
-        version = case.version if case else 0
-        appended = await self._store.append(
-            conn, stream_for(current.case_id), version, drafts, publish_to=self._case_topic
+        return await apply_system(
+            conn,
+            self._store,
+            self._case_topic,
+            case,
+            commands,
+            now=now,
+            correlation_id=case.correlation_id if case else report.correlation_id,
+            causation_id=report.event_id,
         )
-        after = fold(case, appended)
-        await read_model.save(conn, after)
-        return after
+
+
+async def apply_system(
+    conn: Conn,
+    store: EventStore,
+    topic: str,
+    case: Case | None,
+    commands: list[cmd.Command],
+    *,
+    now: datetime,
+    correlation_id: uuid.UUID,
+    causation_id: uuid.UUID | None,
+) -> Case:
+    """Decide the system's own commands in turn on one case, append what they cause and
+    write the read model, inside the caller's transaction."""
+    decided: list[CaseEvent] = []
+    current = case
+    for command in commands:
+        for event in decide(current, command, now):
+            decided.append(event)
+            version = current.version + 1 if current else 1
+            current = evolve_event(current, event, Recorded(version, now, SYSTEM, correlation_id))
+    assert current is not None
+    if not decided:
+        return current
+    drafts = [
+        Draft(
+            type=event.TYPE,
+            payload=event.payload(),
+            actor=SYSTEM,
+            jurisdiction=Jurisdiction(current.state, current.district),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            occurred_at=now,
+        )
+        for event in decided
+    ]
+    appended = await store.append(
+        conn, stream_for(current.case_id), case.version if case else 0, drafts, publish_to=topic
+    )
+    after = fold(case, appended)
+    await read_model.save(conn, after)
+    return after
 
 
 async def refresh_stale_views(pool: asyncpg.Pool, store: EventStore, batch: int = 200) -> int:
