@@ -178,6 +178,9 @@ class CaseSeizureRecordedV1(Schema):
     agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
     fir_number = fields.String(required=True, allow_none=True)
     police_station = fields.String(required=True, allow_none=True)
+    # The seizure this record is, recorded before (a report id or another seizure id): so
+    # that one seizure recorded by two agencies, or reported and then recorded, counts once.
+    same_as = fields.UUID(required=True, allow_none=True)
 
 
 class CaseEscalatedV1(Schema):

@@ -510,6 +510,7 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
                     command.agency,
                     command.fir_number,
                     command.police_station,
+                    command.same_as,
                 )
             ]
         case cmd.Escalate(reason=reason):

@@ -119,6 +119,7 @@ class RecordSeizure:
     agency: str
     fir_number: str | None = None
     police_station: str | None = None
+    same_as: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,7 @@ class SeizureRecorded:
     agency: str
     fir_number: str | None
     police_station: str | None
+    same_as: uuid.UUID | None = None
 
     def payload(self) -> JSON:
         return {
@@ -249,6 +250,7 @@ class SeizureRecorded:
             "agency": self.agency,
             "fir_number": self.fir_number,
             "police_station": self.police_station,
+            "same_as": str(self.same_as) if self.same_as else None,
         }
 
     @classmethod
@@ -263,6 +265,7 @@ class SeizureRecorded:
             p["agency"],
             p["fir_number"],
             p["police_station"],
+            uuid.UUID(p["same_as"]) if p["same_as"] else None,
         )
 
 

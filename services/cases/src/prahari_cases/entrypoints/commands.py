@@ -117,6 +117,7 @@ def endpoints(places: Directory) -> list[Endpoint]:
                 d["agency"],
                 d["fir_number"],
                 d["police_station"],
+                d["same_as"],
             ),
             "Record a seizure (the Election Commission's categories and units)",
             "owner, assignee, sharing partner",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import hashlib
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,14 +17,15 @@ import orjson
 from aiohttp import web
 from opentelemetry.trace import Tracer
 
-from prahari_cases.adapters import read_model
+from prahari_cases.adapters import read_model, tallies
 from prahari_cases.config import Settings
 from prahari_cases.domain import search
+from prahari_cases.domain import tallies as tally
 from prahari_cases.domain.case import Case, replay, stream_for
 from prahari_cases.domain.timeline import Narrator
 from prahari_cases.entrypoints import openapi
 from prahari_cases.entrypoints.commands import Endpoint, endpoints
-from prahari_cases.entrypoints.schemas import AsOfQuery, CaseListQuery
+from prahari_cases.entrypoints.schemas import AsOfQuery, CaseListQuery, SeizureStatsQuery
 from prahari_cases.service_layer.commands import CaseCommands
 from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refresh_stale_views
 from prahari_cases.service_layer.timers import SlaClock
@@ -30,7 +33,7 @@ from prahari_events import lgd, policy
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
-from prahari_events.errors import InvalidInput, NotFound
+from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
 from prahari_events.registry import canonical_json
 from prahari_events.runtime import (
@@ -63,6 +66,7 @@ OPENAPI = web.AppKey("openapi", dict[str, Any])
 # Built once: schemas are reusable, and costly to build.
 _AS_OF = AsOfQuery()
 _CASE_LIST = CaseListQuery()
+_STATS = SeizureStatsQuery()
 _ETAG = re.compile(r'^"(\d{1,9})"$')
 
 
@@ -215,6 +219,58 @@ def command_handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web
     return handle
 
 
+async def seizure_stats(request: web.Request) -> web.Response:
+    """Seizure totals within the caller's jurisdiction (auditors: everywhere), as JSON, or
+    as CSV with a UTF-8 byte-order mark when asked for text/csv, so that spreadsheets show
+    Hindi as Hindi."""
+    unit = authenticate(request)
+    query = load_input(_STATS, dict(request.query), "invalid query")
+    group_by: list[str] = query["group_by"].split(",")
+    state, district = query["state"], query["district"]
+    if not policy.is_auditor(unit):
+        if state is not None and state != unit.state:
+            raise Forbidden("that state is outside your jurisdiction")
+        if unit.district is not None and district not in (None, unit.district):
+            raise Forbidden("that district is outside your jurisdiction")
+        state, district = unit.state, unit.district or district
+    rows = await tallies.totals(
+        request.app[POOL],
+        tallies.TallyQuery(
+            group_by=group_by,
+            state=state,
+            district=district,
+            day_from=query["day_from"],
+            day_to=query["day_to"],
+        ),
+    )
+    if "text/csv" in request.headers.get("Accept", ""):
+        return web.Response(
+            body=seizures_csv(group_by, rows),
+            content_type="text/csv",
+            charset="utf-8",
+        )
+    return json_response({"group_by": group_by, "rows": rows})
+
+
+def seizures_csv(group_by: list[str], rows: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    dims = [d for d in tally.DIMENSIONS if d in group_by]
+    units = tally.UNITS
+    writer.writerow([*dims, "seizures", "value_inr", *(f"quantity_{u}" for u in units), "agencies"])
+    for row in rows:
+        writer.writerow(
+            [
+                *(row[d] for d in dims),
+                row["seizures"],
+                row["value_inr"],
+                *(row["quantity"].get(u, "") for u in units),
+                ";".join(row["agencies"]),
+            ]
+        )
+    return "\ufeff".encode() + out.getvalue().encode()
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return json_response(request.app[OPENAPI])
 
@@ -277,6 +333,7 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app.router.add_get("/v1/cases/{case_id}", get_case)
     app.router.add_get("/v1/cases/{case_id}/events", get_case_events)
     app.router.add_get("/v1/cases/{case_id}/timeline", get_timeline)
+    app.router.add_get("/v1/stats/seizures", seizure_stats)
     table = endpoints(app[PLACES])
     for endpoint in table:
         app.router.add_route(

@@ -166,6 +166,30 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
             }
         },
     )
+    spec.path(
+        path="/v1/stats/seizures",
+        operations={
+            "get": {
+                "summary": "Seizure totals: each seizure counted once, with every agency that"
+                " recorded it; within the caller's jurisdiction (auditors: everywhere)",
+                "security": [{"unitToken": []}],
+                "parameters": [{"in": "query", "schema": s.SeizureStatsQuery}],
+                "responses": {
+                    "200": {
+                        "description": "one row per combination of the group_by dimensions;"
+                        " with Accept: text/csv, CSV with a UTF-8 byte-order mark",
+                        "content": {
+                            "application/json": {"schema": {"type": "object"}},
+                            "text/csv": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "400": error_response("invalid query, each parameter named"),
+                    "401": _COMMON["401"],
+                    "403": error_response("a state or district outside the caller's jurisdiction"),
+                },
+            }
+        },
+    )
     reads = {
         "": ("The case (or, with as_of, as it stood then)", "Case"),
         "/events": ("The case's events: its audit trail", "EventList"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from prahari_cases.domain.tallies import DIMENSIONS
 from prahari_events.catalogue import (
     AGENCIES,
     COMMODITIES,
@@ -96,6 +97,13 @@ class SeizureRequest(Strict):
     agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
     fir_number = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
     police_station = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    same_as = fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "the seizure this is, if recorded before: a seizure report's id or"
+            " another record's seizure_id (counted once in the tallies)"
+        },
+    )
 
     @validates_schema
     def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
@@ -180,6 +188,30 @@ class CaseListQuery(Strict):
     )
 
 
+class _GroupBy(fields.String):
+    """A comma-separated subset of the tally's dimensions: category,state,district,day."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        names = [n.strip() for n in super()._deserialize(value, attr, data, **kwargs).split(",")]
+        unknown = [n for n in names if n not in DIMENSIONS]
+        if unknown or len(set(names)) != len(names):
+            raise ValidationError(f"a comma-separated subset of {', '.join(DIMENSIONS)}")
+        return ",".join(names)
+
+
+class SeizureStatsQuery(Strict):
+    day_from = fields.Date(
+        load_default=None, data_key="from", metadata={"description": "first IST day"}
+    )
+    day_to = fields.Date(load_default=None, data_key="to", metadata={"description": "last IST day"})
+    state = _state(strict=False, load_default=None)
+    district = _district(strict=False, load_default=None)
+    group_by = _GroupBy(
+        load_default="category",
+        metadata={"description": "category, state, district, day; comma-separated"},
+    )
+
+
 class AsOfQuery(Strict):
     as_of = fields.AwareDateTime(
         load_default=None, metadata={"description": "the case as it stood at this moment"}
@@ -226,6 +258,7 @@ class _SeizureJson(Schema):
     agency = fields.String(required=True)
     fir_number = fields.String(required=True, allow_none=True)
     police_station = fields.String(required=True, allow_none=True)
+    same_as = fields.UUID(required=True, allow_none=True)
     by = fields.Nested(_UnitJson, required=True)
     at = fields.AwareDateTime(required=True)
 

@@ -28,7 +28,8 @@ from prahari_cases.domain.case import (
 from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter
 from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.domain.triage import Attach, triage
-from prahari_events.catalogue import CASE_REPORT_UNLINKED, REPORT_RECEIVED
+from prahari_cases.service_layer import tallies
+from prahari_events.catalogue import CASE_REPORT_UNLINKED, CASE_SEIZURE_RECORDED, REPORT_RECEIVED
 from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor, utcnow
 from prahari_events.errors import ConcurrencyError, InvalidTransition
@@ -87,14 +88,18 @@ class CaseHandlers:
         self._rumour_window = rumour_window
         self._clock = clock
 
-    # What cases consumes: reports, and its own unlinked reports, which it opens cases for.
-    WANTS = frozenset({REPORT_RECEIVED, CASE_REPORT_UNLINKED})
+    # What cases consumes: reports; from its own topic, unlinked reports (it opens their
+    # cases) and seizure records (for the tallies).
+    WANTS = frozenset({REPORT_RECEIVED, CASE_REPORT_UNLINKED, CASE_SEIZURE_RECORDED})
 
     async def __call__(self, conn: Conn, envelope: Envelope) -> None:
         if envelope.type == REPORT_RECEIVED:
             await self.report_received(conn, envelope)
+            await tallies.record_report(conn, envelope)
         elif envelope.type == CASE_REPORT_UNLINKED:
             await self.report_unlinked(conn, envelope)
+        elif envelope.type == CASE_SEIZURE_RECORDED:
+            await tallies.record_case_seizure(conn, envelope)
 
     async def report_unlinked(self, conn: Conn, unlinked: Envelope) -> None:
         """Open the case a wrongly attached report should have had: its own (the id derived

@@ -176,6 +176,11 @@ class Seizure(Strict):
     persons = persons()
     agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
     fir_number = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
+    police_station = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "where the FIR is registered: with it, the seizure's identity"},
+    )
     gd_number = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=50),
