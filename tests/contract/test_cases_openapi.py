@@ -104,7 +104,7 @@ def test_no_server_errors_and_every_response_matches_the_document(
     for result in api.get_all_operations():
         assert isinstance(result, Ok), result
         operations.append(result.ok())
-    assert len(operations) == 20  # 4 reads, 15 commands, the seizure tallies
+    assert len(operations) == 25  # 4 reads, 15 commands, the seizure tallies, 5 watchlist
     for operation in operations:
         # Half the time aim at a real case, with its ETag, so the generator gets past 404
         # and 412 into the commands themselves.

@@ -339,6 +339,7 @@ def test_every_event_type_has_a_typed_payload_that_round_trips(registry: Registr
         cmd.RecordSeizure(uuid.uuid4(), "drugs", 2.5, "kg", 100000, "ncb"),
         cmd.AttachReport(LINKED, Identifier("url", "https://x.com/a/status/1")),
         cmd.UnlinkReport(LINKED.report_id, "another rumour"),
+        cmd.HitWatchlist(uuid.uuid4(), UnitRef(UP, "UP-SCR"), Identifier("phone", "+919876543210")),
         cmd.LinkCase(uuid.uuid4(), BIHAR, Identifier("vehicle", "BR01AB1234")),
     )  # fmt: skip
     history.do(cmd.FireTimer("assign", history.now.deadlines[0][1]))

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from prahari_cases.domain import identifiers as ids
+from prahari_cases.domain import watchlist as wl
 from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.triage import Attach, Candidate, Open, triage
+from prahari_events.errors import InvalidInput
 
 NOW = datetime(2024, 4, 11, 18, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=72)
@@ -191,3 +193,26 @@ def cand(case_id: uuid.UUID, ident: Identifier, **kw: object) -> Candidate:
 )
 def test_triage(report_type: str, candidates: list[Candidate], expected: object) -> None:
     assert triage(report_type, 9, candidates, NOW, WINDOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [
+        ("vehicle", "br 01-ab 1234", "BR01AB1234"),
+        ("phone", "098765 43210", "+919876543210"),
+        ("handle", "X:@SomeOne", "x:someone"),
+        ("person", "Ramesh  Kumar", "ramesh kumar"),
+    ],
+)
+def test_watchlist_entries_are_normalised_as_reports_are(
+    kind: str, value: str, expected: str
+) -> None:
+    assert wl.normalise(kind, value) == Identifier(kind, expected)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"), [("vehicle", "not a plate"), ("handle", "no-platform"), ("person", "x")]
+)
+def test_a_watchlist_value_that_cannot_match_is_refused(kind: str, value: str) -> None:
+    with pytest.raises(InvalidInput):
+        wl.normalise(kind, value)

@@ -78,6 +78,11 @@ CASE_REPORT_LINKED = "case.report_linked"
 CASE_LINKED = "case.linked"
 CASE_REPORT_UNLINKED = "case.report_unlinked"
 CASE_SLA_BREACHED = "case.sla_breached"
+CASE_WATCHLIST_HIT = "case.watchlist_hit"
+WATCHLIST_ENTRY_ADDED = "watchlist.entry_added"
+WATCHLIST_ENTRY_CHANGED = "watchlist.entry_changed"
+WATCHLIST_ENTRY_REMOVED = "watchlist.entry_removed"
+WATCHLIST_KINDS = ("vehicle", "phone", "handle", "person")
 SLA_STAGES = ("assign", "acknowledge", "field_report", "close")
 # The cVIGIL budget in seconds, for cases opened before durations were recorded with them.
 CVIGIL_SLA = {"assign": 300, "acknowledge": 900, "field_report": 1800, "close": 6000}
@@ -313,6 +318,35 @@ class CaseLinkedV1(Schema):
     identifier = fields.Nested(_IdentifierSchema, required=True)
 
 
+class CaseWatchlistHitV1(Schema):
+    """A report or an open case names an identifier on a watchlist. The entry's reason is
+    not here: it stays with the watchlist, for the owner's state and auditors."""
+
+    case_id = fields.UUID(required=True)
+    entry_id = fields.UUID(required=True)
+    owner = fields.Nested(_UnitRefSchema, required=True)
+    identifier = fields.Nested(_IdentifierSchema, required=True)
+
+
+class WatchlistEntryAddedV1(Schema):
+    entry_id = fields.UUID(required=True)
+    identifier = fields.Nested(_IdentifierSchema, required=True)
+    owner = fields.Nested(_UnitRefSchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class WatchlistEntryChangedV1(Schema):
+    entry_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class WatchlistEntryRemovedV1(Schema):
+    entry_id = fields.UUID(required=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
 class _RecipientSchema(Schema):
     name = fields.String(required=True)
     address = fields.String(required=True)
@@ -366,6 +400,10 @@ def build_registry() -> Registry:
     registry.register(CASE_LINKED, {1: CaseLinkedV1})
     registry.register(CASE_REPORT_UNLINKED, {1: CaseReportUnlinkedV1})
     registry.register(CASE_SLA_BREACHED, {1: CaseSlaBreachedV1})
+    registry.register(CASE_WATCHLIST_HIT, {1: CaseWatchlistHitV1})
+    registry.register(WATCHLIST_ENTRY_ADDED, {1: WatchlistEntryAddedV1})
+    registry.register(WATCHLIST_ENTRY_CHANGED, {1: WatchlistEntryChangedV1})
+    registry.register(WATCHLIST_ENTRY_REMOVED, {1: WatchlistEntryRemovedV1})
     registry.register(NOTIFICATION_QUEUED, {1: NotificationQueuedV1})
     registry.register(NOTIFICATION_SENT, {1: NotificationSentV1})
     registry.register(NOTIFICATION_FAILED, {1: NotificationFailedV1})

@@ -158,6 +158,16 @@ def relations(unit: Unit, access: CaseAccess) -> frozenset[Relation]:
     )
 
 
+def may_read_watchlist(unit: Unit, owner_state: int) -> bool:
+    """A watchlist entry (and why it is there) is for its owner state's control rooms and
+    for auditors."""
+    return is_auditor(unit) or (unit.role == "control_room" and unit.state == owner_state)
+
+
+def may_change_watchlist(unit: Unit, owner_state: int) -> bool:
+    return unit.role == "control_room" and unit.state == owner_state
+
+
 def is_auditor(unit: Unit) -> bool:
     return unit.role == "auditor"
 

@@ -72,3 +72,14 @@ async def move(conn: Conn, report_id: uuid.UUID, old: uuid.UUID, new: uuid.UUID)
         old,
         new,
     )
+
+
+async def open_cases_holding(conn: Conn, identifier: Identifier) -> list[uuid.UUID]:
+    """The open (not closed) cases that hold this identifier."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT i.case_id FROM case_identifiers i JOIN case_view v USING (case_id)"
+        " WHERE i.kind = $1 AND i.value = $2 AND v.status <> 'closed' ORDER BY i.case_id",
+        identifier.kind,
+        identifier.value,
+    )
+    return [r["case_id"] for r in rows]

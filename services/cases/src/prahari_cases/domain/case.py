@@ -77,6 +77,7 @@ TRANSITIONS: dict[type[Any], frozenset[Status]] = {
     cmd.LinkCase: _ACTIVE,
     cmd.UnlinkReport: _ANY,
     cmd.FireTimer: _ANY,
+    cmd.HitWatchlist: _ACTIVE,
 }
 COMMAND_NAMES: dict[type[Any], str] = {
     cmd.Assign: "assign",
@@ -97,6 +98,7 @@ COMMAND_NAMES: dict[type[Any], str] = {
     cmd.LinkCase: "link_case",
     cmd.UnlinkReport: "unlink_report",
     cmd.FireTimer: "fire_timer",
+    cmd.HitWatchlist: "hit_watchlist",
 }
 
 
@@ -307,6 +309,7 @@ class Case:
     breaches: tuple[Breach, ...] = ()
     # Stages whose deadline passed and whose event has not come yet.
     overdue: frozenset[str] = frozenset()
+    watchlist_hits: tuple[ev.WatchlistHit, ...] = ()
 
     def deadline(self, stage: str) -> datetime | None:
         return dict(self.deadlines).get(stage)
@@ -379,6 +382,10 @@ class Case:
             "deadlines": {stage: iso(due) for stage, due in self.deadlines},
             "breaches": [b.to_json() for b in self.breaches],
             "overdue": sorted(self.overdue),
+            "watchlist_hits": [
+                {k: v for k, v in h.payload().items() if k != "case_id"}
+                for h in self.watchlist_hits
+            ],
         }
 
     @classmethod
@@ -421,6 +428,9 @@ class Case:
             ),
             breaches=tuple(Breach.from_json(b) for b in p["breaches"]),
             overdue=frozenset(p["overdue"]),
+            watchlist_hits=tuple(
+                ev.WatchlistHit.parse({**h, "case_id": p["case_id"]}) for h in p["watchlist_hits"]
+            ),
         )
 
 
@@ -579,6 +589,10 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
                 reason = f"the {stage.replace('_', ' ')} deadline ({iso(due_at)}) passed"
                 breached.append(ev.Escalated(cid, Level.DISTRICT.value, Level.STATE.value, reason))
             return breached
+        case cmd.HitWatchlist(entry_id=entry_id, owner=owner, identifier=identifier):
+            if any(h.entry_id == entry_id for h in case.watchlist_hits):
+                return []  # this entry has hit this case already
+            return [ev.WatchlistHit(cid, entry_id, owner, identifier)]
         case cmd.LinkCase(other_case_id=other, other_state=state, identifier=identifier):
             if other == cid or any(link.case_id == other for link in case.links):
                 return []
@@ -748,6 +762,8 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
             )
         case ev.CaseLinked(other_case_id=other, other_state=state, identifier=identifier):
             return r(case, links=(*case.links, CaseLink(other, state, identifier)))
+        case ev.WatchlistHit():
+            return r(case, watchlist_hits=(*case.watchlist_hits, event))
         case ev.SlaBreached(stage=stage, due_at=due_at, level=level):
             # At the district level the escalation that follows gives the stage a new
             # deadline at the state level; a breach there is the last word.

@@ -12,7 +12,7 @@ from typing import ClassVar
 from prahari_cases.domain.events import Assignee, Attachment, LinkedReport, Reporter
 from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.sla import Durations
-from prahari_events.policy import Action, Area
+from prahari_events.policy import Action, Area, UnitRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,17 @@ class FireTimer:
     STATE_CHANGE: ClassVar[bool] = True
     stage: str
     due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HitWatchlist:
+    """The case names an identifier that a watchlist entry watches for."""
+
+    ACTION: ClassVar[Action | None] = None
+    STATE_CHANGE: ClassVar[bool] = True
+    entry_id: uuid.UUID
+    owner: UnitRef
+    identifier: Identifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,4 +219,5 @@ Command = (
     | LinkCase
     | UnlinkReport
     | FireTimer
+    | HitWatchlist
 )

@@ -560,6 +560,32 @@ class SlaBreached:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class WatchlistHit:
+    TYPE: ClassVar[str] = c.CASE_WATCHLIST_HIT
+    case_id: uuid.UUID
+    entry_id: uuid.UUID
+    owner: UnitRef
+    identifier: Identifier
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "entry_id": str(self.entry_id),
+            "owner": ref_json(self.owner),
+            "identifier": self.identifier.to_json(),
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> WatchlistHit:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["entry_id"]),
+            ref_from(p["owner"]),
+            Identifier.from_json(p["identifier"]),
+        )
+
+
 CaseEvent = (
     CaseOpened
     | CaseAssigned
@@ -580,6 +606,7 @@ CaseEvent = (
     | CaseLinked
     | ReportUnlinked
     | SlaBreached
+    | WatchlistHit
 )
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
@@ -604,6 +631,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
         CaseLinked,
         ReportUnlinked,
         SlaBreached,
+        WatchlistHit,
     )
 }
 CASE_EVENT_TYPES = frozenset(_PARSERS)

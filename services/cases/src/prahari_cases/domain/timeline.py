@@ -137,6 +137,11 @@ class Narrator:
                     f"attached a {report.report_type.replace('_', ' ')} filed by {filer}:"
                     f" the same {matched.kind} ({matched.value})"
                 )
+            case ev.WatchlistHit(owner=owner, identifier=identifier):
+                return (
+                    f"flagged a watchlist entry of {owner.unit_id}:"
+                    f" {identifier.kind} {identifier.value}"
+                )
             case ev.SlaBreached(stage=stage, due_at=due_at, level=level):
                 due = due_at.astimezone(IST).strftime("%H:%M IST")
                 return (

@@ -18,21 +18,32 @@ from aiohttp import web
 from opentelemetry.trace import Tracer
 
 from prahari_cases.adapters import read_model, tallies
+from prahari_cases.adapters import watchlist as watchlist_view
 from prahari_cases.config import Settings
 from prahari_cases.domain import search
 from prahari_cases.domain import tallies as tally
+from prahari_cases.domain import watchlist as wl
 from prahari_cases.domain.case import Case, replay, stream_for
 from prahari_cases.domain.timeline import Narrator
 from prahari_cases.entrypoints import openapi
 from prahari_cases.entrypoints.commands import Endpoint, endpoints
-from prahari_cases.entrypoints.schemas import AsOfQuery, CaseListQuery, SeizureStatsQuery
+from prahari_cases.entrypoints.schemas import (
+    AsOfQuery,
+    CaseListQuery,
+    SeizureStatsQuery,
+    WatchlistChange,
+    WatchlistQuery,
+    WatchlistRequest,
+)
 from prahari_cases.service_layer.commands import CaseCommands
 from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refresh_stale_views
 from prahari_cases.service_layer.timers import SlaClock
+from prahari_cases.service_layer.watchlist import WatchlistDesk
 from prahari_events import lgd, policy
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
+from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
 from prahari_events.registry import canonical_json
@@ -61,12 +72,16 @@ TOPICS = web.AppKey("topics", Topics)
 PLACES = web.AppKey("places", lgd.Directory)
 UNITS = web.AppKey("units", UnitDirectory)
 COMMANDS = web.AppKey("commands", CaseCommands)
+WATCHLIST = web.AppKey("watchlist", WatchlistDesk)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 
 # Built once: schemas are reusable, and costly to build.
 _AS_OF = AsOfQuery()
 _CASE_LIST = CaseListQuery()
 _STATS = SeizureStatsQuery()
+_WATCH = WatchlistRequest()
+_WATCH_CHANGE = WatchlistChange()
+_WATCH_QUERY = WatchlistQuery()
 _ETAG = re.compile(r'^"(\d{1,9})"$')
 
 
@@ -271,12 +286,73 @@ def seizures_csv(group_by: list[str], rows: list[dict[str, Any]]) -> bytes:
     return "\ufeff".encode() + out.getvalue().encode()
 
 
+def _entry_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["entry_id"])
+    except ValueError:
+        raise NotFound("no such watchlist entry") from None
+
+
+def _entry_answer(entry: wl.Entry, status: int = 200) -> web.Response:
+    return json_response(entry.to_json(), status=status, headers=_etag(entry.version))
+
+
+async def add_watchlist_entry(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    key = idempotency_key(request)
+    data = load_input(_WATCH, await read_json_object(request), "the entry has invalid fields")
+    identifier = wl.normalise(data["kind"], data["value"])
+    entry, new = await request.app[WATCHLIST].add(
+        unit, identifier, data["reason"], data["expires_at"], key=key
+    )
+    return _entry_answer(entry, 201 if new else 200)
+
+
+async def list_watchlist(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    query = load_input(_WATCH_QUERY, dict(request.query), "invalid query")
+    if not policy.is_auditor(unit) and unit.role != "control_room":
+        raise Forbidden("watchlists are for control rooms and auditors")
+    entries = await watchlist_view.listed(
+        request.app[POOL],
+        None if policy.is_auditor(unit) else unit.state,
+        utcnow(),
+        inactive=query["inactive"],
+    )
+    return json_response({"entries": [e.to_json() for e in entries]})
+
+
+async def get_watchlist_entry(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    desk = request.app[WATCHLIST]
+    entry = desk.visible(unit, await watchlist_view.get(request.app[POOL], _entry_id(request)))
+    return _entry_answer(entry)
+
+
+async def change_watchlist_entry(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    data = load_input(_WATCH_CHANGE, await read_json_object(request), "invalid fields")
+    change = wl.Change(data["reason"], data["expires_at"])
+    entry = await request.app[WATCHLIST].change(unit, _entry_id(request), change, if_match(request))
+    return _entry_answer(entry)
+
+
+async def remove_watchlist_entry(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    removal = wl.Remove(request.query.get("reason") or None)
+    entry = await request.app[WATCHLIST].change(
+        unit, _entry_id(request), removal, if_match(request)
+    )
+    return _entry_answer(entry)
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return json_response(request.app[OPENAPI])
 
 
 async def _commands(app: web.Application) -> AsyncIterator[None]:
     app[COMMANDS] = CaseCommands(app[POOL], app[STORE], app[TOPICS].case_events, app[UNITS])
+    app[WATCHLIST] = WatchlistDesk(app[POOL], app[STORE], app[TOPICS].case_events)
     # Rows written by an older read model are rebuilt before anyone reads them.
     await refresh_stale_views(app[POOL], app[STORE])
     yield
@@ -334,6 +410,11 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app.router.add_get("/v1/cases/{case_id}/events", get_case_events)
     app.router.add_get("/v1/cases/{case_id}/timeline", get_timeline)
     app.router.add_get("/v1/stats/seizures", seizure_stats)
+    app.router.add_post("/v1/watchlist", add_watchlist_entry)
+    app.router.add_get("/v1/watchlist", list_watchlist)
+    app.router.add_get("/v1/watchlist/{entry_id}", get_watchlist_entry)
+    app.router.add_patch("/v1/watchlist/{entry_id}", change_watchlist_entry)
+    app.router.add_delete("/v1/watchlist/{entry_id}", remove_watchlist_entry)
     table = endpoints(app[PLACES])
     for endpoint in table:
         app.router.add_route(

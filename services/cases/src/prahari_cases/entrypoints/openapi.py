@@ -141,6 +141,10 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
         ("CaseList", s.CaseList),
         ("Timeline", s.Timeline),
         ("EventList", s.EventList),
+        ("WatchlistRequest", s.WatchlistRequest),
+        ("WatchlistChange", s.WatchlistChange),
+        ("WatchlistEntry", s.WatchlistEntryJson),
+        ("Watchlist", s.WatchlistJson),
         ("Error", ErrorSchema),
     ):
         spec.components.schema(name, schema=schema)
@@ -188,6 +192,133 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
                     "403": error_response("a state or district outside the caller's jurisdiction"),
                 },
             }
+        },
+    )
+    entry = {"application/json": {"schema": "WatchlistEntry"}}
+    entry_id = {
+        "in": "path",
+        "name": "entry_id",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    }
+    if_match = {
+        "in": "header",
+        "name": "If-Match",
+        "required": True,
+        "schema": {"type": "string", "pattern": r'^"\d{1,9}"$'},
+    }
+    watch_errors = {
+        "400": error_response("invalid fields, each named"),
+        "401": _COMMON["401"],
+        "403": error_response("not a control room of the entry's state"),
+    }
+    spec.path(
+        path="/v1/watchlist",
+        operations={
+            "post": {
+                "summary": "Watch for a vehicle, phone, handle or person (control rooms)",
+                "security": [{"unitToken": []}],
+                "parameters": [
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "required": False,
+                        "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": "WatchlistRequest",
+                            "example": {
+                                "kind": "vehicle",
+                                "value": "BR 01 AB 1234",
+                                "reason": "अंतरराज्यीय शराब तस्कर गिरोह का ट्रक",
+                                "expires_at": "2024-06-04T23:59:00+05:30",
+                            },
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {"description": "added", "headers": _ETAG, "content": entry},
+                    "200": {
+                        "description": "a retried addition",
+                        "headers": _ETAG,
+                        "content": entry,
+                    },
+                    **watch_errors,
+                    "413": error_response("the body is too large"),
+                    "415": error_response("the body is not application/json"),
+                    "422": error_response("the Idempotency-Key was used for another entry"),
+                },
+            },
+            "get": {
+                "summary": "The watchlist of the caller's state (auditors: all)",
+                "security": [{"unitToken": []}],
+                "parameters": [{"in": "query", "schema": s.WatchlistQuery}],
+                "responses": {
+                    "200": {
+                        "description": "entries",
+                        "content": {"application/json": {"schema": "Watchlist"}},
+                    },
+                    **watch_errors,
+                },
+            },
+        },
+    )
+    spec.path(
+        path="/v1/watchlist/{entry_id}",
+        operations={
+            "get": {
+                "summary": "One entry, with its reason",
+                "security": [{"unitToken": []}],
+                "parameters": [entry_id],
+                "responses": {
+                    "200": {"description": "the entry", "headers": _ETAG, "content": entry},
+                    **watch_errors,
+                    "404": error_response("no such entry, or not the caller's state's"),
+                },
+            },
+            "patch": {
+                "summary": "Change an entry's reason or expiry",
+                "security": [{"unitToken": []}],
+                "parameters": [entry_id, if_match],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "WatchlistChange"}},
+                },
+                "responses": {
+                    "200": {"description": "the entry", "headers": _ETAG, "content": entry},
+                    **watch_errors,
+                    "404": error_response("no such entry, or not the caller's state's"),
+                    "409": error_response("the entry was removed"),
+                    "412": error_response("If-Match is stale"),
+                    "415": error_response("the body is not application/json"),
+                    "428": error_response("If-Match is required"),
+                },
+            },
+            "delete": {
+                "summary": "Remove an entry",
+                "security": [{"unitToken": []}],
+                "parameters": [
+                    entry_id,
+                    if_match,
+                    {"in": "query", "name": "reason", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the entry, removed",
+                        "headers": _ETAG,
+                        "content": entry,
+                    },
+                    **watch_errors,
+                    "404": error_response("no such entry, or not the caller's state's"),
+                    "409": error_response("the entry was removed already"),
+                    "412": error_response("If-Match is stale"),
+                    "428": error_response("If-Match is required"),
+                },
+            },
         },
     )
     reads = {

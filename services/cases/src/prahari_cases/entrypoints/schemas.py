@@ -15,6 +15,7 @@ from prahari_events.catalogue import (
     ESCALATION_LEVELS,
     REPORT_TYPES,
     SEIZURE_UNITS,
+    WATCHLIST_KINDS,
 )
 
 STATUSES = ("open", "assigned", "acknowledged", "reported", "closed")
@@ -333,6 +334,17 @@ class _BreachJson(Schema):
     at = fields.AwareDateTime(required=True)
 
 
+class _RefJson(Schema):
+    state = fields.Integer(required=True)
+    unit_id = fields.String(required=True)
+
+
+class _WatchlistHitJson(Schema):
+    entry_id = fields.UUID(required=True)
+    owner = fields.Nested(_RefJson, required=True)
+    identifier = fields.Nested(_IdentifierJson, required=True)
+
+
 class CaseJson(Schema):
     case_id = fields.UUID(required=True)
     version = fields.Integer(required=True, metadata={"description": "also the ETag"})
@@ -383,6 +395,14 @@ class CaseJson(Schema):
     overdue = fields.List(
         fields.String(), required=True, metadata={"description": "stages past their deadline"}
     )
+    watchlist_hits = fields.List(
+        fields.Nested(_WatchlistHitJson),
+        required=True,
+        metadata={
+            "description": "watchlist entries the case names (their reasons stay with"
+            " the watchlist)"
+        },
+    )
     reports = fields.Integer(required=True, metadata={"description": "reports the case holds"})
     total_reach = fields.Integer(
         required=True, allow_none=True, metadata={"description": "their summed estimated reach"}
@@ -413,3 +433,41 @@ class Timeline(Schema):
 class EventList(Schema):
     case_id = fields.UUID(required=True)
     events = fields.List(fields.Dict(), required=True)
+
+
+class WatchlistRequest(Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(WATCHLIST_KINDS))
+    value = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "a registration, a phone, platform:handle, or a name"},
+    )
+    reason = fields.String(required=True, validate=_REASON)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+class WatchlistChange(Strict):
+    reason = fields.String(load_default=None, validate=_REASON)
+    expires_at = fields.AwareDateTime(load_default=None)
+
+
+class WatchlistQuery(Strict):
+    inactive = fields.Boolean(
+        load_default=False, metadata={"description": "also removed and expired entries"}
+    )
+
+
+class WatchlistEntryJson(Schema):
+    entry_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    value = fields.String(required=True)
+    owner = fields.Nested(_RefJson, required=True)
+    reason = fields.String(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    added_at = fields.AwareDateTime(required=True)
+    removed = fields.Boolean(required=True)
+
+
+class WatchlistJson(Schema):
+    entries = fields.List(fields.Nested(WatchlistEntryJson), required=True)

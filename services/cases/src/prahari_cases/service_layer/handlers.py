@@ -13,6 +13,7 @@ import asyncpg
 
 from prahari_cases.adapters import identifiers as identifier_store
 from prahari_cases.adapters import read_model
+from prahari_cases.adapters import watchlist as watchlist_store
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import identifiers
 from prahari_cases.domain.case import (
@@ -29,7 +30,12 @@ from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter
 from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.domain.triage import Attach, triage
 from prahari_cases.service_layer import tallies
-from prahari_events.catalogue import CASE_REPORT_UNLINKED, CASE_SEIZURE_RECORDED, REPORT_RECEIVED
+from prahari_events.catalogue import (
+    CASE_REPORT_UNLINKED,
+    CASE_SEIZURE_RECORDED,
+    REPORT_RECEIVED,
+    WATCHLIST_ENTRY_ADDED,
+)
 from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor, utcnow
 from prahari_events.errors import ConcurrencyError, InvalidTransition
@@ -90,7 +96,9 @@ class CaseHandlers:
 
     # What cases consumes: reports; from its own topic, unlinked reports (it opens their
     # cases) and seizure records (for the tallies).
-    WANTS = frozenset({REPORT_RECEIVED, CASE_REPORT_UNLINKED, CASE_SEIZURE_RECORDED})
+    WANTS = frozenset(
+        {REPORT_RECEIVED, CASE_REPORT_UNLINKED, CASE_SEIZURE_RECORDED, WATCHLIST_ENTRY_ADDED}
+    )
 
     async def __call__(self, conn: Conn, envelope: Envelope) -> None:
         if envelope.type == REPORT_RECEIVED:
@@ -100,6 +108,20 @@ class CaseHandlers:
             await self.report_unlinked(conn, envelope)
         elif envelope.type == CASE_SEIZURE_RECORDED:
             await tallies.record_case_seizure(conn, envelope)
+        elif envelope.type == WATCHLIST_ENTRY_ADDED:
+            await self.watchlist_entry_added(conn, envelope)
+
+    async def watchlist_entry_added(self, conn: Conn, added: Envelope) -> None:
+        """An entry added to a watchlist flags the open cases that already name it."""
+        entry = await watchlist_store.get(conn, uuid.UUID(added.payload["entry_id"]))
+        now = self._clock()
+        if entry is None or not entry.active(now):
+            return  # removed or expired since
+        hit = cmd.HitWatchlist(entry.entry_id, entry.owner, entry.identifier)
+        for case_id in await identifier_store.open_cases_holding(conn, entry.identifier):
+            case = await load_case(conn, self._store, case_id)
+            if case is not None:
+                await self._apply(conn, added, case, [hit], now)
 
     async def report_unlinked(self, conn: Conn, unlinked: Envelope) -> None:
         """Open the case a wrongly attached report should have had: its own (the id derived
@@ -156,8 +178,12 @@ class CaseHandlers:
             estimated_reach=reach,
             identifiers=tuple(found),
         )
+        hits = [
+            cmd.HitWatchlist(e.entry_id, e.owner, e.identifier)
+            for e in await watchlist_store.matching(conn, found, now)
+        ]
         if isinstance(decision, Attach):
-            await self._attach(conn, report, decision, filed=filed, found=found, now=now)
+            await self._attach(conn, report, decision, filed=filed, found=found, hits=hits, now=now)
             return
         opening = cmd.OpenCase(
             case_id=own,
@@ -173,7 +199,7 @@ class CaseHandlers:
             expected_at=_moment(details.get("expected_at")),
         )
         links = [cmd.LinkCase(c.case_id, c.state, c.identifier) for c in decision.links]
-        case = await self._apply(conn, report, None, [opening, *links], now)
+        case = await self._apply(conn, report, None, [opening, *links, *hits], now)
         await identifier_store.remember(conn, own, report_id, found)
         for link in decision.links:
             other = await load_case(conn, self._store, link.case_id)
@@ -189,13 +215,14 @@ class CaseHandlers:
         *,
         filed: LinkedReport,
         found: list[identifiers.Identifier],
+        hits: list[cmd.HitWatchlist],
         now: datetime,
     ) -> None:
         target = await load_case(conn, self._store, decision.case_id)
         assert target is not None  # a candidate is a case in the read model
         attach = cmd.AttachReport(filed, decision.matched)
         try:
-            await self._apply(conn, report, target, [attach], now)
+            await self._apply(conn, report, target, [attach, *hits], now)
         except InvalidTransition:
             # Closed between the candidates' query and now: triage again from the start.
             raise ConcurrencyError(f"case {target.case_id} changed during triage") from None
