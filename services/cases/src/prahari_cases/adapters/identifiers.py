@@ -25,14 +25,21 @@ async def lock(conn: Conn, identifiers: Sequence[Identifier]) -> None:
 async def candidates(
     conn: Conn, identifiers: Sequence[Identifier], exclude: uuid.UUID
 ) -> list[Candidate]:
-    """The open cases (not closed) holding any of these identifiers."""
+    """Open (not closed) cases holding any of these identifiers."""
     if not identifiers:
         return []
+    # Per identifier and state, only the oldest and the latest open case: what triage decides
+    # on (attach to one; link to the latest of each state), however often a truck was seen.
     rows = await conn.fetch(
-        "SELECT DISTINCT i.case_id, i.kind, i.value, v.state, v.report_type, v.opened_at"
-        " FROM case_identifiers i JOIN case_view v ON v.case_id = i.case_id"
+        "WITH m AS (SELECT DISTINCT i.case_id, i.kind, i.value, v.state, v.report_type,"
+        " v.opened_at FROM case_identifiers i JOIN case_view v ON v.case_id = i.case_id"
         " WHERE (i.kind, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-        " AND v.status <> 'closed' AND i.case_id <> $3",
+        " AND v.status <> 'closed' AND i.case_id <> $3)"
+        " (SELECT DISTINCT ON (kind, value, state) * FROM m"
+        "  ORDER BY kind, value, state, opened_at DESC, case_id DESC)"
+        " UNION"
+        " (SELECT DISTINCT ON (kind, value, state) * FROM m"
+        "  ORDER BY kind, value, state, opened_at, case_id)",
         [i.kind for i in identifiers],
         [i.value for i in identifiers],
         exclude,

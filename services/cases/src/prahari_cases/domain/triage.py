@@ -4,7 +4,10 @@
   the same state, opened within the window, is the same rumour: the report is attached to
   that case (the oldest, when several match) and opens nothing.
 - Any other match, of any identifier, with an open case in any state opens the report's
-  own case, linked to each matching case.
+  own case, linked to the latest matching case of each state: a truck seen twenty times in
+  UP and twice in Bihar links to the last sighting on each side, not to all twenty-two
+  (each of those is linked to the one before it, so the chain is whole and the cost of a
+  report stays bounded).
 - No match: a case of its own, linked to nothing.
 Pure: the candidates are found by the adapters, the decision is made here.
 """
@@ -60,7 +63,11 @@ def triage(
         if same:
             first = min(same, key=lambda c: (c.opened_at, c.case_id, c.identifier))
             return Attach(first.case_id, first.identifier)
+    # The latest open case of each state that shares each identifier; one link per case.
+    latest: dict[tuple[Identifier, int], Candidate] = {}
+    for candidate in sorted(candidates, key=lambda c: (c.opened_at, c.case_id)):
+        latest[(candidate.identifier, candidate.state)] = candidate
     links: dict[uuid.UUID, Candidate] = {}
-    for candidate in sorted(candidates, key=lambda c: (c.opened_at, c.case_id, c.identifier)):
+    for candidate in sorted(latest.values(), key=lambda c: (c.opened_at, c.case_id, c.identifier)):
         links.setdefault(candidate.case_id, candidate)
     return Open(tuple(links.values()))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -123,6 +124,12 @@ class CaseHandlers:
             if case is not None:
                 await self._apply(conn, added, case, [hit], now)
 
+    def identifiers_of(self, report: Mapping[str, Any]) -> list[identifiers.Identifier]:
+        """What triage matches on (a method, so a benchmark can measure cases without it)."""
+        return identifiers.of_report(
+            report["report_type"], report["description"], report["details"]
+        )
+
     async def report_unlinked(self, conn: Conn, unlinked: Envelope) -> None:
         """Open the case a wrongly attached report should have had: its own (the id derived
         from the report's), from what the unlinking event carries, with no triage."""
@@ -157,7 +164,7 @@ class CaseHandlers:
         if not await read_model.link_report(conn, report_id, own):
             return
         details = p["details"]
-        found = identifiers.of_report(p["report_type"], p["description"], details)
+        found = self.identifiers_of(p)
         await identifier_store.lock(conn, found)
         now = self._clock()
         decision = triage(
