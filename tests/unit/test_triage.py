@@ -12,6 +12,7 @@ from prahari_cases.domain import identifiers as ids
 from prahari_cases.domain import watchlist as wl
 from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.triage import Attach, Candidate, Open, triage
+from prahari_events.catalogue import build_registry
 from prahari_events.errors import InvalidInput
 
 NOW = datetime(2024, 4, 11, 18, 0, tzinfo=UTC)
@@ -216,3 +217,23 @@ def test_watchlist_entries_are_normalised_as_reports_are(
 def test_a_watchlist_value_that_cannot_match_is_refused(kind: str, value: str) -> None:
     with pytest.raises(InvalidInput):
         wl.normalise(kind, value)
+
+
+def test_stored_v1_events_of_the_case_are_read_as_their_current_version() -> None:
+    registry = build_registry()
+    version, seizure = registry.upcast(
+        "case.seizure_recorded",
+        1,
+        {
+            "case_id": str(A),
+            "seizure_id": str(B),
+            "category": "liquor",
+            "quantity": 10.0,
+            "unit": "litres",
+            "value_inr": 4000,
+            "agency": "excise",
+            "fir_number": None,
+            "police_station": None,
+        },
+    )
+    assert (version, seizure["same_as"]) == (2, None)

@@ -183,9 +183,16 @@ class CaseSeizureRecordedV1(Schema):
     agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
     fir_number = fields.String(required=True, allow_none=True)
     police_station = fields.String(required=True, allow_none=True)
+
+
+class CaseSeizureRecordedV2(CaseSeizureRecordedV1):
     # The seizure this record is, recorded before (a report id or another seizure id): so
     # that one seizure recorded by two agencies, or reported and then recorded, counts once.
     same_as = fields.UUID(required=True, allow_none=True)
+
+
+def case_seizure_recorded_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "same_as": None}
 
 
 class CaseEscalatedV1(Schema):
@@ -386,7 +393,11 @@ def build_registry() -> Registry:
     registry.register(CASE_ACKNOWLEDGED, {1: CaseAcknowledgedV1})
     registry.register(CASE_NOTE_ADDED, {1: CaseNoteAddedV1})
     registry.register(CASE_FIELD_REPORT_FILED, {1: CaseFieldReportFiledV1})
-    registry.register(CASE_SEIZURE_RECORDED, {1: CaseSeizureRecordedV1})
+    registry.register(
+        CASE_SEIZURE_RECORDED,
+        {1: CaseSeizureRecordedV1, 2: CaseSeizureRecordedV2},
+        {1: case_seizure_recorded_v1_to_v2},
+    )
     registry.register(CASE_ESCALATED, {1: CaseEscalatedV1})
     registry.register(CASE_SHARED, {1: CaseSharedV1})
     registry.register(CASE_SHARE_REVOKED, {1: CaseShareRevokedV1})
