@@ -11,6 +11,8 @@ import pytest
 from prahari_cases.domain import identifiers as ids
 from prahari_cases.domain import watchlist as wl
 from prahari_cases.domain.identifiers import Identifier
+from prahari_cases.domain.sla import Durations, SlaPolicy
+from prahari_cases.domain.tallies import SeizureItem, ist_day
 from prahari_cases.domain.triage import Attach, Candidate, Open, triage
 from prahari_events.catalogue import build_registry
 from prahari_events.errors import InvalidInput
@@ -237,3 +239,55 @@ def test_stored_v1_events_of_the_case_are_read_as_their_current_version() -> Non
         },
     )
     assert (version, seizure["same_as"]) == (2, None)
+
+
+def test_sla_durations_per_report_type() -> None:
+    quick = Durations(assign=60, acknowledge=300, field_report=600, close=1800)
+    policy = SlaPolicy(Durations(), {"smuggling_tip": quick})
+    assert policy.for_type("smuggling_tip") == quick
+    assert policy.for_type("rumour") == Durations()  # the cVIGIL default
+    assert policy.for_type("rumour").of("close") == timedelta(minutes=100)
+
+
+def _seizure(**kw: object) -> SeizureItem:
+    fields: dict[str, object] = {
+        "item_id": uuid.uuid4(),
+        "same_as": None,
+        "state": 9,
+        "district": 184,
+        "police_station": "Robertsganj",
+        "fir_number": "0123/2024",
+        "category": "liquor",
+        "unit": "litres",
+        "quantity": 1200.0,
+        "value_inr": 480000,
+        "agency": "excise",
+        "day": NOW.date(),
+        "source": "report",
+    }
+    fields.update(kw)
+    return SeizureItem(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        ({"police_station": "  ROBERTSGANJ ", "agency": "state_police"}, True),
+        ({"fir_number": "0123/2024 ", "source": "case"}, True),
+        ({"fir_number": "0124/2024"}, False),
+        ({"category": "cash"}, False),
+        ({"district": 135}, False),
+        ({"police_station": "Obra"}, False),
+    ],
+)
+def test_one_fir_is_one_seizure(other: dict[str, object], same: bool) -> None:
+    assert (_seizure().key == _seizure(**other).key) is same
+
+
+def test_a_record_without_an_fir_has_no_fir_identity() -> None:
+    assert _seizure(fir_number=None).key is None
+
+
+def test_the_tally_day_is_the_day_in_india() -> None:
+    late_evening_utc = datetime(2024, 4, 11, 20, 0, tzinfo=UTC)  # 01:30 IST on the 12th
+    assert ist_day(late_evening_utc).isoformat() == "2024-04-12"
