@@ -4,47 +4,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.triage import Candidate
+from prahari_cases.domain.watchlist import Entry
 from prahari_events.db import Conn
 
 
-async def lock(conn: Conn, identifiers: Sequence[Identifier]) -> None:
-    """Hold each identifier until the transaction ends, so two reports that share one are
-    triaged one after the other, whichever partition or process each arrives on; the second
-    then sees the first's case. Taken in sorted order, so two transactions never wait on
-    each other crosswise."""
-    if identifiers:
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
-            sorted({i.key for i in identifiers}),
-        )
+async def lookup(
+    conn: Conn, identifiers: Sequence[Identifier], exclude: uuid.UUID, now: datetime
+) -> tuple[list[Candidate], list[Entry]]:
+    """Take the identifiers' locks, then read the open cases that hold them and the active
+    watchlist entries that watch for them: one round trip (triage_lookup, 008).
 
-
-async def candidates(
-    conn: Conn, identifiers: Sequence[Identifier], exclude: uuid.UUID
-) -> list[Candidate]:
-    """Open (not closed) cases holding any of these identifiers."""
+    The locks make two reports that share an identifier triage one after the other,
+    whichever partition or process each arrives on, so the second sees the first's case.
+    They are taken in sorted order, so two transactions never wait on each other crosswise.
+    """
     if not identifiers:
-        return []
-    # Per identifier and state, only the oldest and the latest open case: what triage decides
-    # on (attach to one; link to the latest of each state), however often a truck was seen.
+        return [], []
     rows = await conn.fetch(
-        "WITH m AS (SELECT DISTINCT i.case_id, i.kind, i.value, v.state, v.report_type,"
-        " v.opened_at FROM case_identifiers i JOIN case_view v ON v.case_id = i.case_id"
-        " WHERE (i.kind, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-        " AND v.status <> 'closed' AND i.case_id <> $3)"
-        " (SELECT DISTINCT ON (kind, value, state) * FROM m"
-        "  ORDER BY kind, value, state, opened_at DESC, case_id DESC)"
-        " UNION"
-        " (SELECT DISTINCT ON (kind, value, state) * FROM m"
-        "  ORDER BY kind, value, state, opened_at, case_id)",
+        "SELECT * FROM triage_lookup($1, $2, $3, $4, $5)",
+        sorted({i.key for i in identifiers}),
         [i.kind for i in identifiers],
         [i.value for i in identifiers],
         exclude,
+        now,
     )
-    return [
+    candidates = [
         Candidate(
             r["case_id"],
             r["state"],
@@ -53,7 +41,10 @@ async def candidates(
             Identifier(r["kind"], r["value"]),
         )
         for r in rows
+        if r["entry"] is None
     ]
+    entries = [Entry.from_json(dict(r["entry"])) for r in rows if r["entry"] is not None]
+    return candidates, entries
 
 
 async def remember(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
-from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.watchlist import Entry
 from prahari_events.db import Conn
 
@@ -46,19 +44,5 @@ async def listed(
         owner_state,
         now,
         inactive,
-    )
-    return [Entry.from_json(dict(r["body"])) for r in rows]
-
-
-async def matching(conn: Conn, found: Sequence[Identifier], now: datetime) -> list[Entry]:
-    """Active entries that watch for any of these identifiers."""
-    if not found:
-        return []
-    rows = await conn.fetch(
-        "SELECT body FROM watchlist WHERE NOT removed AND expires_at > $3"
-        " AND (kind, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
-        [i.kind for i in found],
-        [i.value for i in found],
-        now,
     )
     return [Entry.from_json(dict(r["body"])) for r in rows]

@@ -165,15 +165,9 @@ class CaseHandlers:
             return
         details = p["details"]
         found = self.identifiers_of(p)
-        await identifier_store.lock(conn, found)
         now = self._clock()
-        decision = triage(
-            p["report_type"],
-            p["state"],
-            await identifier_store.candidates(conn, found, exclude=own),
-            now,
-            self._rumour_window,
-        )
+        candidates, watched = await identifier_store.lookup(conn, found, own, now)
+        decision = triage(p["report_type"], p["state"], candidates, now, self._rumour_window)
         reach = details.get("estimated_reach") if p["report_type"] == "rumour" else None
         filed = LinkedReport(
             report_id=report_id,
@@ -185,10 +179,7 @@ class CaseHandlers:
             estimated_reach=reach,
             identifiers=tuple(found),
         )
-        hits = [
-            cmd.HitWatchlist(e.entry_id, e.owner, e.identifier)
-            for e in await watchlist_store.matching(conn, found, now)
-        ]
+        hits = [cmd.HitWatchlist(e.entry_id, e.owner, e.identifier) for e in watched]
         if isinstance(decision, Attach):
             await self._attach(conn, report, decision, filed=filed, found=found, hits=hits, now=now)
             return
