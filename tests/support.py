@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -21,7 +21,15 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.db import connect, drop_schema
-from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.envelope import Envelope
+from prahari_events.kafka import (
+    Topics,
+    create_topics,
+    delete_topics,
+    envelope_headers,
+    make_producer,
+)
+from prahari_events.registry import Registry
 from prahari_intake.config import Settings as IntakeSettings
 
 KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
@@ -192,3 +200,19 @@ async def _drop(schema: str, topics: Topics) -> None:
     await drop_schema(pool, schema)
     await pool.close()
     await delete_topics(KAFKA, [spec.name for spec in topics.specs()])
+
+
+async def publish(topic: str, registry: Registry, envelopes: Sequence[Envelope]) -> None:
+    """Events onto a topic as the services publish them: keyed by stream, typed headers."""
+    producer = make_producer(KAFKA, "tests")
+    await producer.start()
+    try:
+        for envelope in envelopes:
+            await producer.send_and_wait(
+                topic,
+                registry.encode(envelope),
+                key=envelope.stream_id.encode(),
+                headers=envelope_headers(envelope),
+            )
+    finally:
+        await producer.stop()

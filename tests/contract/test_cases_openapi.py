@@ -32,12 +32,10 @@ from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.kafka import (
     Topics,
-    envelope_headers,
-    make_producer,
 )
 from tests.cases_support import UNITS
 from tests.factories import SONBHADRA, UP, report_envelope
-from tests.support import KAFKA, TOKEN_SECRET, service_under_test
+from tests.support import TOKEN_SECRET, publish, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -57,22 +55,11 @@ SEEDED = 6
 async def _seed(topics: Topics) -> list[str]:
     """Reports as intake publishes them; cases opens one case for each."""
     registry = build_registry()
-    producer = make_producer(KAFKA, "tests")
-    await producer.start()
-    ids = []
-    try:
-        for n in range(SEEDED):
-            report = report_envelope(registry, description=f"ट्रक संख्या {n} में अवैध शराब")
-            await producer.send_and_wait(
-                topics.reports,
-                registry.encode(report),
-                key=report.stream_id.encode(),
-                headers=envelope_headers(report),
-            )
-            ids.append(str(case_id_for(uuid.UUID(report.payload["report_id"]))))
-    finally:
-        await producer.stop()
-    return ids
+    reports = [
+        report_envelope(registry, description=f"ट्रक संख्या {n} में अवैध शराब") for n in range(SEEDED)
+    ]
+    await publish(topics.reports, registry, reports)
+    return [str(case_id_for(uuid.UUID(r.payload["report_id"]))) for r in reports]
 
 
 @pytest.fixture(scope="module")

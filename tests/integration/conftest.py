@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -15,6 +15,7 @@ from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.entrypoints.http import create_app as create_cases_app
 from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import Unit
+from prahari_events.envelope import Envelope
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
@@ -43,16 +44,26 @@ async def cases(topics: Topics, schema: str, pool: asyncpg.Pool) -> AsyncIterato
 
 
 @pytest.fixture
-def open_case(
-    cases: Client, pool: asyncpg.Pool, store: EventStore, registry: Registry, topics: Topics
-) -> Any:
-    """Opens a case as the consumer does when a report arrives, in its own transaction."""
+def deliver(
+    cases: Client, pool: asyncpg.Pool, store: EventStore, topics: Topics
+) -> Callable[[Envelope], Awaitable[str]]:
+    """Hands a report to cases as its consumer does, in a transaction of its own; gives the
+    id of the case the report's own case would have (attached reports open none)."""
     handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
 
-    async def open_one(unit: Unit = STATION, **overrides: Any) -> str:
-        report = report_envelope(registry, unit, **overrides)
+    async def one(report: Envelope) -> str:
         async with pool.acquire() as conn, conn.transaction():
             await handlers.report_received(conn, report)
         return str(case_id_for(uuid.UUID(report.payload["report_id"])))
+
+    return one
+
+
+@pytest.fixture
+def open_case(deliver: Callable[[Envelope], Awaitable[str]], registry: Registry) -> Any:
+    """Opens a case from a report of `unit`'s (by default a Sonbhadra police station)."""
+
+    async def open_one(unit: Unit = STATION, **overrides: Any) -> str:
+        return await deliver(report_envelope(registry, unit, **overrides))
 
     return open_one

@@ -13,9 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from prahari_cases.adapters import read_model
 from prahari_cases.domain.case import case_id_for, stream_for
-from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.entrypoints.http import create_app
-from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import Unit
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
@@ -410,14 +408,8 @@ async def test_rows_of_an_older_read_model_are_rebuilt_from_events(
 
 
 async def test_a_report_delivered_twice_or_twice_at_once_opens_one_case(
-    cases: Client, pool: asyncpg.Pool, store: EventStore, registry: Registry, topics: Topics
+    deliver: Any, pool: asyncpg.Pool, store: EventStore, registry: Registry
 ) -> None:
-    handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
-
-    async def deliver(report: Any) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.report_received(conn, report)
-
     once, at_once = report_envelope(registry), report_envelope(registry)
     await deliver(once)
     await deliver(once)

@@ -20,13 +20,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from prahari_cases.domain.case import case_id_for, stream_for
 from prahari_cases.entrypoints.http import create_app
 from prahari_cases.service_layer.handlers import CaseHandlers
-from prahari_events.kafka import Topics, envelope_headers, make_producer
+from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from prahari_events.telemetry import no_op_tracer
 from tests.cases_support import SON_ROOM, call, cases_env, cases_settings, do, sla_file
 from tests.factories import report_envelope
-from tests.support import KAFKA, eventually, free_port
+from tests.support import eventually, free_port, publish
 
 pytestmark = pytest.mark.integration
 
@@ -132,19 +132,8 @@ async def test_with_two_processes_and_one_killed_each_deadline_fires_once(
         async with aiohttp.ClientSession() as http:
             for port in ports:
                 await eventually(lambda port=port: _ready(http, port), within=60)  # type: ignore[misc]
-        producer = make_producer(KAFKA, "tests")
-        await producer.start()
         reports = [report_envelope(registry) for _ in range(40)]
-        try:
-            for report in reports:
-                await producer.send_and_wait(
-                    topics.reports,
-                    registry.encode(report),
-                    key=report.stream_id.encode(),
-                    headers=envelope_headers(report),
-                )
-        finally:
-            await producer.stop()
+        await publish(topics.reports, registry, reports)
         case_ids = [str(case_id_for(uuid.UUID(r.payload["report_id"]))) for r in reports]
 
         async def first_breach() -> Any:

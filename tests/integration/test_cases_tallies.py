@@ -13,11 +13,11 @@ import pytest
 from prahari_cases.domain.case import case_id_for
 from prahari_cases.service_layer import tallies
 from prahari_events.envelope import Envelope
-from prahari_events.kafka import Topics, envelope_headers, make_producer
+from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from tests.cases_support import SON_ROOM, Client, call
 from tests.factories import AUDITOR, CHANDAULI, SONBHADRA, STATE_ROOM, STATION, report_envelope
-from tests.support import KAFKA, bearer, eventually, read_topic
+from tests.support import bearer, eventually, publish, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -60,18 +60,7 @@ async def test_each_seizure_is_counted_once_and_the_totals_match_a_hand_count(
         seizure_report(registry, DRUGS, CHANDAULI),
     ]
     # Reports arrive as intake publishes them (the cases consumer reads the topic).
-    producer = make_producer(KAFKA, "tests")
-    await producer.start()
-    try:
-        for report in reports:
-            await producer.send_and_wait(
-                topics.reports,
-                registry.encode(report),
-                key=report.stream_id.encode(),
-                headers=envelope_headers(report),
-            )
-    finally:
-        await producer.stop()
+    await publish(topics.reports, registry, reports)
     liquor_case, cash_case = (
         str(case_id_for(uuid.UUID(r.payload["report_id"]))) for r in reports[:2]
     )

@@ -11,11 +11,8 @@ import asyncpg
 import pytest
 
 from prahari_cases.domain.case import case_id_for, stream_for
-from prahari_cases.domain.sla import SlaPolicy
-from prahari_cases.service_layer.handlers import CaseHandlers
 from prahari_events.auth import Unit
 from prahari_events.envelope import Envelope
-from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from tests.cases_support import BR_ROOM, KAIMUR, SON_ROOM, Client, call, do
@@ -32,18 +29,6 @@ RUMOUR = {
     "excerpt": "सोनभद्र में मतदान 26 अप्रैल को होगा",
     "first_seen_at": "2024-04-11T08:05:00+05:30",
 }
-
-
-@pytest.fixture
-def deliver(cases: Client, pool: asyncpg.Pool, store: EventStore, topics: Topics) -> Any:
-    """Hands a report to cases as its consumer does, each in its own transaction."""
-    handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
-
-    async def one(report: Envelope) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.report_received(conn, report)
-
-    return one
 
 
 def rumour(registry: Registry, reach: int, **details: Any) -> Envelope:

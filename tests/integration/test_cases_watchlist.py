@@ -10,11 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from prahari_cases.domain.case import case_id_for, stream_for
-from prahari_cases.domain.sla import SlaPolicy
-from prahari_cases.service_layer.handlers import CaseHandlers
-from prahari_events.envelope import Envelope
-from prahari_events.kafka import Topics
+from prahari_cases.domain.case import stream_for
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from tests.cases_support import BR_ROOM, SON_ROOM, Client, call
@@ -29,18 +25,6 @@ ENTRY = {
     "reason": "अंतरराज्यीय शराब तस्कर गिरोह का ट्रक",
     "expires_at": "2099-06-04T23:59:00+05:30",
 }
-
-
-@pytest.fixture
-def deliver(cases: Client, pool: asyncpg.Pool, store: EventStore, topics: Topics) -> Any:
-    handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
-
-    async def one(report: Envelope) -> str:
-        async with pool.acquire() as conn, conn.transaction():
-            await handlers.report_received(conn, report)
-        return str(case_id_for(uuid.UUID(report.payload["report_id"])))
-
-    return one
 
 
 async def test_an_entry_is_kept_by_its_state_and_every_change_is_an_event(

@@ -23,10 +23,10 @@ from prahari_cases.adapters import read_model
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain.case import Case, decide, stream_for
 from prahari_cases.domain.events import Assignee
-from prahari_cases.service_layer.handlers import Clock, case_from, fold
+from prahari_cases.service_layer.handlers import Clock, case_from, drafts_for, fold
 from prahari_events import policy
 from prahari_events.auth import Unit
-from prahari_events.envelope import Draft, Jurisdiction, utcnow
+from prahari_events.envelope import Jurisdiction, utcnow
 from prahari_events.errors import (
     ConcurrencyError,
     Forbidden,
@@ -115,17 +115,13 @@ class CaseCommands:
                 self._store.prepare(
                     stream_for(case_id),
                     case.version,
-                    [
-                        Draft(
-                            type=event.TYPE,
-                            payload=event.payload(),
-                            actor=unit.actor(),
-                            jurisdiction=Jurisdiction(case.state, case.district),
-                            correlation_id=case.correlation_id,
-                            occurred_at=now,
-                        )
-                        for event in decided
-                    ],
+                    drafts_for(
+                        decided,
+                        actor=unit.actor(),
+                        jurisdiction=Jurisdiction(case.state, case.district),
+                        correlation_id=case.correlation_id,
+                        occurred_at=now,
+                    ),
                     publish_to=self._topic,
                 )
                 if decided

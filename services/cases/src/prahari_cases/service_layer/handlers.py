@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import asyncpg
 
@@ -38,7 +38,7 @@ from prahari_events.catalogue import (
     WATCHLIST_ENTRY_ADDED,
 )
 from prahari_events.db import Conn
-from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor, utcnow
+from prahari_events.envelope import Actor, Draft, Envelope, Jurisdiction, service_actor, utcnow
 from prahari_events.errors import ConcurrencyError, InvalidTransition
 from prahari_events.policy import Area
 from prahari_events.store import EventStore
@@ -66,6 +66,36 @@ async def case_from(
     if row.model == read_model.MODEL:
         return Case.from_json(row.body)
     return replay(await store.read_stream(conn, stream_for(case_id)))
+
+
+class TypedEvent(Protocol):
+    TYPE: ClassVar[str]
+
+    def payload(self) -> dict[str, Any]: ...
+
+
+def drafts_for(
+    events: Sequence[TypedEvent],
+    *,
+    actor: Actor,
+    jurisdiction: Jurisdiction,
+    correlation_id: uuid.UUID,
+    occurred_at: datetime,
+    causation_id: uuid.UUID | None = None,
+) -> list[Draft]:
+    """The store's drafts of a decision's typed events: who, where, in which story, when."""
+    return [
+        Draft(
+            type=event.TYPE,
+            payload=event.payload(),
+            actor=actor,
+            jurisdiction=jurisdiction,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            occurred_at=occurred_at,
+        )
+        for event in events
+    ]
 
 
 def _moment(value: object) -> datetime | None:
@@ -270,18 +300,14 @@ async def apply_system(
     assert current is not None
     if not decided:
         return current
-    drafts = [
-        Draft(
-            type=event.TYPE,
-            payload=event.payload(),
-            actor=SYSTEM,
-            jurisdiction=Jurisdiction(current.state, current.district),
-            correlation_id=correlation_id,
-            causation_id=causation_id,
-            occurred_at=now,
-        )
-        for event in decided
-    ]
+    drafts = drafts_for(
+        decided,
+        actor=SYSTEM,
+        jurisdiction=Jurisdiction(current.state, current.district),
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        occurred_at=now,
+    )
     appended = await store.append(
         conn, stream_for(current.case_id), case.version if case else 0, drafts, publish_to=topic
     )

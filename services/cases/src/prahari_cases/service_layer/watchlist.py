@@ -12,11 +12,11 @@ import asyncpg
 from prahari_cases.adapters import watchlist as store_view
 from prahari_cases.domain import watchlist as wl
 from prahari_cases.domain.identifiers import Identifier
-from prahari_cases.service_layer.handlers import Clock
+from prahari_cases.service_layer.handlers import Clock, drafts_for
 from prahari_events import policy
 from prahari_events.auth import Unit
 from prahari_events.db import Conn
-from prahari_events.envelope import Draft, Jurisdiction, utcnow
+from prahari_events.envelope import Jurisdiction, utcnow
 from prahari_events.errors import (
     Forbidden,
     IdempotencyKeyReused,
@@ -106,17 +106,13 @@ class WatchlistDesk:
         if not decided:
             assert entry is not None
             return entry
-        drafts = [
-            Draft(
-                type=event.TYPE,
-                payload=event.payload(),
-                actor=unit.actor(),
-                jurisdiction=Jurisdiction(owner.state, None),
-                correlation_id=entry_id,
-                occurred_at=now,
-            )
-            for event in decided
-        ]
+        drafts = drafts_for(
+            decided,
+            actor=unit.actor(),
+            jurisdiction=Jurisdiction(owner.state, None),
+            correlation_id=entry_id,
+            occurred_at=now,
+        )
         appended = await self._store.append(
             conn,
             wl.stream_for(entry_id),
