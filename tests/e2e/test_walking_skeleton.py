@@ -235,7 +235,19 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
             found = body["notifications"]
             return found if len(found) == 2 and {n["status"] for n in found} == {"sent"} else None
 
-        await eventually(all_sent)
+        sent = await eventually(all_sent)
+        # The shared policy here too: another state's room is told the case does not exist,
+        # and the reporting station does not see the control room's phone and address.
+        notifications = f"{system.urls['notify']}/v1/notifications?case_id={case['case_id']}"
+        assert (await _json(http, "GET", notifications, BIHAR_ROOM))[0] == 404
+        assert (await _json(http, "GET", notifications, OTHER_STATION))[0] == 404
+        assert all("address" not in n for n in sent)
+        status, audited = await _json(http, "GET", notifications, AUDITOR)
+        assert status == 200
+        assert {n["address"] for n in audited["notifications"]} == {
+            "dcr-184@control-room.prahari.test",
+            "+919000000184",
+        }
 
     # Exactly one case, one email and one SMS, however the messages were delivered.
     await asyncio.sleep(1.0)

@@ -4,6 +4,7 @@ in the consumer's transaction. Sending happens later, in the dispatcher."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 from prahari_events.catalogue import CASE_OPENED, NOTIFICATION_QUEUED
 from prahari_events.db import Conn
@@ -12,6 +13,8 @@ from prahari_events.lgd import Directory
 from prahari_events.sms import SmsTemplate
 from prahari_events.store import EventStore
 from prahari_events.telemetry import current_carrier
+from prahari_notify.adapters import store
+from prahari_notify.domain import access as case_access
 from prahari_notify.domain.messages import ContactDirectory, case_opened_messages
 
 log = logging.getLogger("prahari.notify")
@@ -36,9 +39,24 @@ class NotifyHandlers:
         self._places = places
         self._templates = templates
 
+    # What notify follows on the case topic: what changes who may see a case (case.opened
+    # among them, which is also what it tells control rooms of today).
+    WANTS = case_access.ACCESS_EVENTS
+
     async def __call__(self, conn: Conn, envelope: Envelope) -> None:
+        if envelope.type in case_access.ACCESS_EVENTS:
+            await self.follow_access(conn, envelope)
         if envelope.type == CASE_OPENED:
             await self.case_opened(conn, envelope)
+
+    async def follow_access(self, conn: Conn, event: Envelope) -> None:
+        case_id = uuid.UUID(event.payload["case_id"])
+        known = await store.access_of(conn, case_id)
+        if known is not None and known[0] >= event.stream_version:
+            return  # seen already
+        access = case_access.evolve(known[1] if known else None, event)
+        if access is not None:
+            await store.save_access(conn, case_id, event.stream_version, access)
 
     async def case_opened(self, conn: Conn, event: Envelope) -> None:
         case = event.payload
