@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from prahari_cases.domain.case import case_id_for, stream_for
 from prahari_cases.entrypoints.http import create_app
 from prahari_cases.service_layer.handlers import CaseHandlers
+from prahari_cases.service_layer.timers import SlaClock
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from prahari_events.telemetry import no_op_tracer
-from tests.cases_support import SON_ROOM, call, cases_env, cases_settings, do, sla_file
+from tests.cases_support import SON_ROOM, Client, call, cases_env, cases_settings, do, sla_file
 from tests.factories import report_envelope
 from tests.support import eventually, free_port, publish
 
@@ -171,3 +173,21 @@ async def test_with_two_processes_and_one_killed_each_deadline_fires_once(
         ]
         assert breaches == [("assign", "district"), ("assign", "state")], case_id
         assert [e.type for e in events].count("case.escalated") == 1
+
+
+async def test_a_case_that_cannot_be_decided_does_not_stop_the_other_clocks(
+    cases: Client, open_case: Any, pool: asyncpg.Pool, store: EventStore, topics: Topics
+) -> None:
+    broken, fine = await open_case(), await open_case()
+    # A read-model row this code cannot read (as if written by a faulty release).
+    await pool.execute(
+        "UPDATE case_view SET body = body - 'sla' WHERE case_id = $1", uuid.UUID(broken)
+    )
+    later = datetime.now(UTC) + timedelta(days=1)
+    clock = SlaClock(pool, store, topics.case_events, clock=lambda: later)
+    await clock.fire_due()  # does not raise
+    assert clock.fired == 2  # the fine case's assign and close deadlines
+    left = await pool.fetch("SELECT case_id FROM case_timers")
+    assert {r["case_id"] for r in left} == {uuid.UUID(fine)}  # its next, state-level ones
+    events = await store.read_stream(pool, stream_for(uuid.UUID(fine)))
+    assert [e.type for e in events].count("case.sla_breached") == 2

@@ -77,6 +77,17 @@ class SlaClock:
                     # A command changed the case meanwhile; the timer stays, and the next
                     # round decides again on the case as it is then.
                     continue
+                except Exception as exc:
+                    if is_retriable(exc):
+                        raise
+                    # One case that cannot be decided must not stop every other clock: say
+                    # so loudly, and set this timer aside.
+                    log.error(
+                        "a timer could not fire; it is dropped",
+                        exc_info=exc,
+                        extra={"fields": {"case_id": str(timer.case_id), "stage": timer.stage}},
+                    )
+                    await timers.drop(conn, timer)
         return len(due)
 
     async def _fire(self, conn: Conn, timer: timers.Timer) -> None:
