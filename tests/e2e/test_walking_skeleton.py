@@ -244,6 +244,12 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert all("address" not in n for n in sent)
         status, audited = await _json(http, "GET", notifications, AUDITOR)
         assert status == 200
+        history = f"{system.urls['notify']}/v1/notifications/{sent[0]['notification_id']}/events"
+        status, trail = await _json(http, "GET", history, STATION)
+        assert status == 200
+        assert [e["type"] for e in trail["events"]] == ["notification.queued", "notification.sent"]
+        assert "recipient" not in trail["events"][0]["payload"]
+        assert (await _json(http, "GET", history, BIHAR_ROOM))[0] == 404
         assert {n["address"] for n in audited["notifications"]} == {
             "dcr-184@control-room.prahari.test",
             "+919000000184",

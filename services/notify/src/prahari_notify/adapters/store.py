@@ -29,6 +29,13 @@ async def save_access(conn: Conn, case_id: uuid.UUID, version: int, access: Case
     )
 
 
+async def case_of(pool: asyncpg.Pool, notification_id: uuid.UUID) -> uuid.UUID | None:
+    found: uuid.UUID | None = await pool.fetchval(
+        "SELECT case_id FROM deliveries WHERE notification_id = $1", notification_id
+    )
+    return found
+
+
 async def deliveries(pool: asyncpg.Pool, case_id: uuid.UUID) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT notification_id, case_id, state, district, channel, recipient_name, address,"

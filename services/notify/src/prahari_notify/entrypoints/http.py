@@ -33,7 +33,7 @@ from prahari_notify.adapters.providers import Provider, SmsSender, SmtpSender
 from prahari_notify.config import Settings
 from prahari_notify.domain.messages import ContactDirectory
 from prahari_notify.service_layer.dispatcher import Dispatcher
-from prahari_notify.service_layer.handlers import NotifyHandlers
+from prahari_notify.service_layer.handlers import NotifyHandlers, stream_for
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", EventStore)
@@ -72,6 +72,26 @@ async def list_notifications(request: web.Request) -> web.Response:
         # A station may see that the control room was told; not its phone or address.
         found = [{k: v for k, v in n.items() if k != "address"} for n in found]
     return json_response({"case_id": str(case_id), "notifications": found})
+
+
+async def notification_events(request: web.Request) -> web.Response:
+    """A notification's history (queued, sent, failed ...), for whoever may see its case."""
+    unit = authenticate(request)
+    try:
+        notification_id = uuid.UUID(request.match_info["notification_id"])
+    except ValueError:
+        raise NotFound("no such notification") from None
+    pool = request.app[POOL]
+    case_id = await store.case_of(pool, notification_id)
+    known = await store.access_of(pool, case_id) if case_id else None
+    if known is None or not policy.may_read(unit, known[1]):
+        raise NotFound("no such notification")
+    events = await request.app[STORE].read_stream(pool, stream_for(notification_id))
+    shown = [e.to_json() for e in events]
+    if unit.role == "reporter":
+        for event in shown:  # not the control room's phone or address
+            event["payload"].pop("recipient", None)
+    return json_response({"notification_id": str(notification_id), "events": shown})
 
 
 async def _workers(app: web.Application) -> AsyncIterator[None]:
@@ -141,4 +161,5 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
         ]
     )
     app.router.add_get("/v1/notifications", list_notifications)
+    app.router.add_get("/v1/notifications/{notification_id}/events", notification_events)
     return app
