@@ -47,21 +47,6 @@ async def lookup(
     return candidates, entries
 
 
-async def remember(
-    conn: Conn, case_id: uuid.UUID, report_id: uuid.UUID, identifiers: Sequence[Identifier]
-) -> None:
-    if identifiers:
-        await conn.execute(
-            "INSERT INTO case_identifiers (kind, value, case_id, report_id)"
-            " SELECT kind, value, $3, $4 FROM unnest($1::text[], $2::text[]) AS u(kind, value)"
-            " ON CONFLICT DO NOTHING",
-            [i.kind for i in identifiers],
-            [i.value for i in identifiers],
-            case_id,
-            report_id,
-        )
-
-
 async def move(conn: Conn, report_id: uuid.UUID, old: uuid.UUID, new: uuid.UUID) -> None:
     """The report's identifiers go with it to its own case."""
     await conn.execute(

@@ -15,6 +15,7 @@ import asyncpg
 
 from prahari_cases.domain import search
 from prahari_cases.domain.case import Case
+from prahari_cases.domain.identifiers import Identifier
 from prahari_events.db import Conn
 from prahari_events.errors import ConcurrencyError
 from prahari_events.policy import partner_keys, read_keys
@@ -57,11 +58,30 @@ def _view_args(case: Case, body: dict[str, Any]) -> tuple[Any, ...]:
 
 
 _VIEW_PARAMS = ", ".join(f"${n}" for n in range(1, 19))
+_WITH_IDENTIFIERS_PARAMS = ", ".join(f"${n}" for n in range(1, 22))
 
 
-async def save(conn: Conn, case: Case) -> None:
-    """Write the case's row inside the caller's transaction (the consumer's)."""
-    await conn.execute(f"SELECT save_case_view({_VIEW_PARAMS})", *_view_args(case, case.to_json()))
+async def save(
+    conn: Conn,
+    case: Case,
+    *,
+    identifiers: tuple[uuid.UUID, Sequence[Identifier]] | None = None,
+) -> None:
+    """Write the case's row inside the caller's transaction (the consumer's); with
+    `identifiers` (a report's id and what triage took from it), their rows too, in the
+    same statement."""
+    args = _view_args(case, case.to_json())
+    if identifiers is None:
+        await conn.execute(f"SELECT save_case_view({_VIEW_PARAMS})", *args)
+        return
+    report_id, found = identifiers
+    await conn.execute(
+        f"SELECT save_case_with_identifiers({_WITH_IDENTIFIERS_PARAMS})",
+        *args,
+        report_id,
+        [i.kind for i in found],
+        [i.value for i in found],
+    )
 
 
 async def get(conn: Conn | asyncpg.Pool, case_id: uuid.UUID) -> Row | None:

@@ -227,8 +227,9 @@ class CaseHandlers:
             expected_at=_moment(details.get("expected_at")),
         )
         links = [cmd.LinkCase(c.case_id, c.state, c.identifier) for c in decision.links]
-        case = await self._apply(conn, report, None, [opening, *links, *hits], now)
-        await identifier_store.remember(conn, own, report_id, found)
+        case = await self._apply(
+            conn, report, None, [opening, *links, *hits], now, remember=(report_id, found)
+        )
         for link in decision.links:
             other = await load_case(conn, self._store, link.case_id)
             assert other is not None  # a candidate is a case in the read model
@@ -250,12 +251,13 @@ class CaseHandlers:
         assert target is not None  # a candidate is a case in the read model
         attach = cmd.AttachReport(filed, decision.matched)
         try:
-            await self._apply(conn, report, target, [attach, *hits], now)
+            await self._apply(
+                conn, report, target, [attach, *hits], now, remember=(filed.report_id, found)
+            )
         except InvalidTransition:
             # Closed between the candidates' query and now: triage again from the start.
             raise ConcurrencyError(f"case {target.case_id} changed during triage") from None
         await read_model.move_report(conn, filed.report_id, target.case_id)
-        await identifier_store.remember(conn, target.case_id, filed.report_id, found)
 
     async def _apply(
         self,
@@ -264,6 +266,8 @@ class CaseHandlers:
         case: Case | None,
         commands: list[cmd.Command],
         now: datetime,
+        *,
+        remember: tuple[uuid.UUID, Sequence[identifiers.Identifier]] | None = None,
     ) -> Case:
         return await apply_system(
             conn,
@@ -274,6 +278,7 @@ class CaseHandlers:
             now=now,
             correlation_id=case.correlation_id if case else report.correlation_id,
             causation_id=report.event_id,
+            remember=remember,
         )
 
 
@@ -287,9 +292,11 @@ async def apply_system(
     now: datetime,
     correlation_id: uuid.UUID,
     causation_id: uuid.UUID | None,
+    remember: tuple[uuid.UUID, Sequence[identifiers.Identifier]] | None = None,
 ) -> Case:
     """Decide the system's own commands in turn on one case, append what they cause and
-    write the read model, inside the caller's transaction."""
+    write the read model (and, given `remember`, a report's identifier rows), inside the
+    caller's transaction."""
     decided: list[CaseEvent] = []
     current = case
     for command in commands:
@@ -312,7 +319,7 @@ async def apply_system(
         conn, stream_for(current.case_id), case.version if case else 0, drafts, publish_to=topic
     )
     after = fold(case, appended)
-    await read_model.save(conn, after)
+    await read_model.save(conn, after, identifiers=remember)
     return after
 
 
