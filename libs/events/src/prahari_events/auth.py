@@ -58,9 +58,6 @@ class Unit:
             return False
         return self.district is None or self.district == district
 
-    def may_read(self, state: int, district: int | None) -> bool:
-        return self.role == "auditor" or self.covers(state, district)
-
     def may_write(self, state: int, district: int | None) -> bool:
         return self.role != "auditor" and self.covers(state, district)
 
