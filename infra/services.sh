@@ -14,13 +14,18 @@ export PRAHARI_TOKEN_SECRET=${PRAHARI_TOKEN_SECRET:-$(cat "$var/dev/token-secret
 export DATABASE_URL=${DATABASE_URL:-$(infra/postgres.sh url)}
 export PRAHARI_UNIT_DIRECTORY=${PRAHARI_UNIT_DIRECTORY:-$root/infra/dev/units.json}
 export PRAHARI_SMS_GATEWAY_URL=${PRAHARI_SMS_GATEWAY_URL:-http://127.0.0.1:8090/sms}
+export PRAHARI_SMS_FALLBACK_URL=${PRAHARI_SMS_FALLBACK_URL:-http://127.0.0.1:8091/sms}
+export PRAHARI_SMTP_FALLBACK=${PRAHARI_SMTP_FALLBACK:-127.0.0.1:8026}
 export PRAHARI_TRACE_FILE=${PRAHARI_TRACE_FILE:-$var/log/traces.jsonl}
 [ -f "$var/dev/sms-webhook-secret" ] || head -c 24 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/sms-webhook-secret"
 export PRAHARI_SMS_WEBHOOK_SECRET=${PRAHARI_SMS_WEBHOOK_SECRET:-$(cat "$var/dev/sms-webhook-secret")}
+# The development gateways sign their delivery reports to notify with this.
+[ -f "$var/dev/sms-receipt-secret" ] || head -c 24 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/sms-receipt-secret"
+export PRAHARI_SMS_RECEIPT_SECRET=${PRAHARI_SMS_RECEIPT_SECRET:-$(cat "$var/dev/sms-receipt-secret")}
 
 declare -A port=([devsinks]=8090 [intake]=8081 [cases]=8082 [notify]=8083)
 declare -A cmd=(
-  [devsinks]="prahari-devsinks --dir $var/dev"
+  [devsinks]="prahari-devsinks --dir $var/dev --receipt-url http://127.0.0.1:8083/v1/receipts/sms"
   [intake]="prahari-intake"
   [cases]="prahari-cases"
   [notify]="prahari-notify"

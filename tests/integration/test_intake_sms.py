@@ -1,5 +1,6 @@
-"""Reports by SMS through the gateway's inbound webhook, on the real Kafka and PostgreSQL,
-with a local SMS gateway that receives the replies."""
+"""Reports by SMS through the gateway's inbound webhook, on the real Kafka and PostgreSQL.
+Intake names each reply and publishes it on its replies topic for notify to send (notify's
+side is in test_notify.py)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from prahari_devsinks.sms import SmsGateway
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.telemetry import no_op_tracer
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.entrypoints.inbound_sms import signature
-from tests.support import free_port, intake_settings, read_topic
+from tests.support import intake_settings, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +30,7 @@ PHONE = "+919000000135"  # registered to an excise unit in Chandauli
 @pytest.fixture
 async def channel(
     topics: Topics, schema: str, pool: asyncpg.Pool, tmp_path: Path
-) -> AsyncIterator[tuple[TestClient[Any, Any], SmsGateway]]:
+) -> AsyncIterator[tuple[TestClient[Any, Any], Replies]]:
     units = tmp_path / "units.json"
     units.write_text(
         json.dumps(
@@ -50,23 +49,22 @@ async def channel(
             }
         )
     )
-    gateway = SmsGateway()
-    runner = web.AppRunner(gateway.app())
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
     settings = intake_settings(
-        topics,
-        schema,
-        PRAHARI_UNIT_DIRECTORY=str(units),
-        PRAHARI_SMS_WEBHOOK_SECRET=SECRET,
-        PRAHARI_SMS_GATEWAY_URL=f"http://127.0.0.1:{port}/sms",
+        topics, schema, PRAHARI_UNIT_DIRECTORY=str(units), PRAHARI_SMS_WEBHOOK_SECRET=SECRET
     )
-    try:
-        async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as client:
-            yield client, gateway
-    finally:
-        await runner.cleanup()
+    async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as client:
+        yield client, Replies(topics.intake_replies)
+
+
+class Replies:
+    """What intake asked notify to send, read back from its replies topic."""
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+    async def requested(self, at_least: int = 1, within: float = 10) -> list[dict[str, Any]]:
+        found = await read_topic(self.topic, at_least=at_least, within=within)
+        return [json.loads(m.value or b"")["payload"] for m in found]
 
 
 async def deliver(
@@ -95,9 +93,9 @@ SEIZURE = "PR SZR 135 c=liquor q=1200 val=480000 a=excise cp=Naubatpur ट्र
 
 
 async def test_a_seizure_by_sms_is_filed_for_the_registered_unit_and_answered(
-    channel: tuple[TestClient[Any, Any], SmsGateway], topics: Topics, registry: Registry
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics, registry: Registry
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     response = await deliver(client, SEIZURE, message_id="gw-1")
     assert response.status == 200
     answer = await response.json()
@@ -108,74 +106,80 @@ async def test_a_seizure_by_sms_is_filed_for_the_registered_unit_and_answered(
     assert event.actor.unit_id == "UP-CHA-EXCISE-1"
     assert event.payload["details"]["quantity"] == 1200
     assert event.payload["description"] == "ट्रक में अवैध शराब"
-    [reply] = gateway.requests
-    assert reply["body"]["to"] == PHONE
-    assert "received for district 135" in reply["body"]["text"]
+    [reply] = await replies.requested()
+    assert reply["to"] == PHONE
+    assert (reply["template"], reply["values"]) == ("reply_filed", [reply["values"][0], "135"])
+    assert answer["reply"] == {"template": "reply_filed", "values": reply["values"]}
 
 
 async def test_a_webhook_delivered_twice_files_one_report_and_sends_one_reply(
-    channel: tuple[TestClient[Any, Any], SmsGateway], topics: Topics
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     first = await (await deliver(client, SEIZURE, message_id="gw-2")).json()
     again = await (await deliver(client, SEIZURE, message_id="gw-2")).json()
     assert first["report_id"] == again["report_id"]
     assert len(await read_topic(topics.reports, at_least=1)) == 1
-    assert len(gateway.delivered()) == 1  # the same reply reference: one SMS to the phone
+    # Published twice with the same event id: notify's consumer takes it once, and the
+    # reply's notification id derives from the message id besides.
+    requested = await read_topic(replies.topic, at_least=2)
+    assert len({json.loads(m.value or b"")["event_id"] for m in requested}) == 1
 
 
 async def test_a_malformed_sms_gets_a_reply_that_explains_the_format(
-    channel: tuple[TestClient[Any, Any], SmsGateway], topics: Topics
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     response = await deliver(client, "seized liquor at naubatpur")
     assert response.status == 200
     assert (await response.json())["filed"] is False
-    [reply] = gateway.requests
-    assert "start with PR" in reply["body"]["text"]
-    assert "Format: PR TYPE DISTRICT" in reply["body"]["text"]
+    [reply] = await replies.requested()
+    assert reply["template"] == "reply_not_filed"
+    assert "start with PR" in reply["values"][0]
     assert await read_topic(topics.reports, at_least=0, within=0.5) == []
 
 
 async def test_help_replies_with_the_keys_of_a_type(
-    channel: tuple[TestClient[Any, Any], SmsGateway],
+    channel: tuple[TestClient[Any, Any], Replies],
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     await deliver(client, "PR HELP SZR")
-    assert "c=category q=quantity val=rupees a=agency" in gateway.requests[0]["body"]["text"]
+    [reply] = await replies.requested()
+    assert reply["template"] == "reply_help_seizure"
 
 
 async def test_a_report_outside_the_units_district_is_refused_by_reply(
-    channel: tuple[TestClient[Any, Any], SmsGateway], topics: Topics
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     await deliver(client, "PR INC 184 c=violence scuffle at a booth")
-    assert "district is not yours" in gateway.requests[0]["body"]["text"]
+    [reply] = await replies.requested()
+    assert reply["values"] == ["district is not yours"]
     assert await read_topic(topics.reports, at_least=0, within=0.5) == []
 
 
 async def test_an_unregistered_number_is_refused_without_a_reply(
-    channel: tuple[TestClient[Any, Any], SmsGateway],
+    channel: tuple[TestClient[Any, Any], Replies],
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     response = await deliver(client, SEIZURE, sender="+919999999999")
     assert response.status == 403
-    assert gateway.requests == []
+    assert await replies.requested(at_least=0, within=0.5) == []
 
 
 async def test_a_webhook_with_a_bad_signature_is_refused(
-    channel: tuple[TestClient[Any, Any], SmsGateway],
+    channel: tuple[TestClient[Any, Any], Replies],
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     response = await deliver(client, SEIZURE, secret="not-the-secret")
     assert response.status == 401
-    assert gateway.requests == []
+    assert await replies.requested(at_least=0, within=0.5) == []
 
 
 async def test_a_signed_webhook_that_is_not_json_is_a_400_naming_the_body(
-    channel: tuple[TestClient[Any, Any], SmsGateway],
+    channel: tuple[TestClient[Any, Any], Replies],
 ) -> None:
-    client, gateway = channel
+    client, replies = channel
     body = b"{not json"
     response = await client.post(
         "/v1/sms/inbound",
@@ -187,4 +191,4 @@ async def test_a_signed_webhook_that_is_not_json_is_a_400_naming_the_body(
     )
     assert response.status == 400
     assert "_body" in (await response.json())["error"]["fields"]
-    assert gateway.requests == []
+    assert await replies.requested(at_least=0, within=0.5) == []

@@ -90,6 +90,13 @@ IDENTIFIER_KINDS = ("vehicle", "phone", "url", "media", "handle", "rumour", "per
 NOTIFICATION_QUEUED = "notification.queued"
 NOTIFICATION_SENT = "notification.sent"
 NOTIFICATION_FAILED = "notification.failed"
+NOTIFICATION_ATTEMPT_FAILED = "notification.attempt_failed"
+NOTIFICATION_DELIVERED = "notification.delivered"
+NOTIFICATION_EXPIRED = "notification.expired"
+NOTIFICATION_UNDELIVERABLE = "notification.undeliverable"
+# Intake asks notify to answer an SMS it received: every outbound SMS leaves through notify.
+SMS_REPLY_REQUESTED = "sms.reply_requested"
+NOTIFICATION_STATES = ("queued", "sent", "delivered", "failed", "expired")
 
 
 class _UnitSchema(Schema):
@@ -385,6 +392,105 @@ class NotificationFailedV1(Schema):
     permanent = fields.Boolean(required=True)
 
 
+class _RecipientV2Schema(_RecipientSchema):
+    # The unit told, as the directory names it (None for a number that is not a unit's,
+    # such as a reply to an SMS).
+    state = fields.Integer(required=True, allow_none=True)
+    unit_id = fields.String(required=True, allow_none=True)
+
+
+class NotificationQueuedV2(Schema):
+    """v2: what caused it (a case event, a reply, an expiry), by which template, for which
+    unit, until when it is worth delivering, and how many events a digest stands for."""
+
+    notification_id = fields.UUID(required=True)
+    case_id = fields.UUID(required=True, allow_none=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    recipient = fields.Nested(_RecipientV2Schema, required=True)
+    subject = fields.String(required=True, allow_none=True)
+    body = fields.String(required=True)
+    template_id = fields.String(required=True, allow_none=True)
+    segments = fields.Integer(required=True, allow_none=True)
+    cause = fields.String(required=True)
+    template = fields.String(required=True)
+    expires_at = fields.AwareDateTime(required=True, allow_none=True)
+    digest_of = fields.Integer(required=True, allow_none=True)
+
+
+def notification_queued_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    # Before routing, notify told control rooms of opened cases only, and nothing expired.
+    recipient = {**payload["recipient"], "state": None, "unit_id": None}
+    return {
+        **payload,
+        "recipient": recipient,
+        "cause": CASE_OPENED,
+        "template": "case_opened",
+        "expires_at": None,
+        "digest_of": None,
+    }
+
+
+class NotificationSentV2(NotificationSentV1):
+    provider = fields.String(required=True)
+
+
+def notification_sent_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "provider": "primary"}
+
+
+class NotificationAttemptFailedV1(Schema):
+    """One attempt that did not end it: refused for now (`outcome` failed) or a timeout after
+    sending (`unknown`: the provider may have it, so only that provider is asked again)."""
+
+    notification_id = fields.UUID(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    attempt = fields.Integer(required=True, validate=validate.Range(min=1))
+    provider = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(["failed", "unknown"]))
+    reason = fields.String(required=True)
+    retry_at = fields.AwareDateTime(required=True)
+
+
+class NotificationDeliveredV1(Schema):
+    notification_id = fields.UUID(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    provider = fields.String(required=True)
+    provider_reference = fields.String(required=True, allow_none=True)
+    delivered_at = fields.AwareDateTime(required=True)
+
+
+class NotificationExpiredV1(Schema):
+    """Not delivered within its route's time to live; `escalated_to` is the alert sent to
+    the next level's control room instead (None when there is no level above)."""
+
+    notification_id = fields.UUID(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    expires_at = fields.AwareDateTime(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(NOTIFICATION_STATES))
+    escalated_to = fields.List(fields.UUID(), required=True)
+
+
+class NotificationUndeliverableV1(Schema):
+    """A routing rule named a recipient that the unit directory cannot reach."""
+
+    notification_id = fields.UUID(required=True)
+    case_id = fields.UUID(required=True, allow_none=True)
+    cause = fields.String(required=True)
+    recipient = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class SmsReplyRequestedV1(Schema):
+    """Intake's answer to an SMS it received, by template name and values; notify renders
+    and sends it."""
+
+    message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    to = fields.String(required=True)
+    template = fields.String(required=True)
+    values = fields.List(fields.String(), required=True)
+    report_id = fields.UUID(required=True, allow_none=True)
+
+
 def build_registry() -> Registry:
     registry = Registry()
     registry.register(REPORT_RECEIVED, {1: ReportReceivedV1})
@@ -415,7 +521,20 @@ def build_registry() -> Registry:
     registry.register(WATCHLIST_ENTRY_ADDED, {1: WatchlistEntryAddedV1})
     registry.register(WATCHLIST_ENTRY_CHANGED, {1: WatchlistEntryChangedV1})
     registry.register(WATCHLIST_ENTRY_REMOVED, {1: WatchlistEntryRemovedV1})
-    registry.register(NOTIFICATION_QUEUED, {1: NotificationQueuedV1})
-    registry.register(NOTIFICATION_SENT, {1: NotificationSentV1})
+    registry.register(
+        NOTIFICATION_QUEUED,
+        {1: NotificationQueuedV1, 2: NotificationQueuedV2},
+        {1: notification_queued_v1_to_v2},
+    )
+    registry.register(
+        NOTIFICATION_SENT,
+        {1: NotificationSentV1, 2: NotificationSentV2},
+        {1: notification_sent_v1_to_v2},
+    )
     registry.register(NOTIFICATION_FAILED, {1: NotificationFailedV1})
+    registry.register(NOTIFICATION_ATTEMPT_FAILED, {1: NotificationAttemptFailedV1})
+    registry.register(NOTIFICATION_DELIVERED, {1: NotificationDeliveredV1})
+    registry.register(NOTIFICATION_EXPIRED, {1: NotificationExpiredV1})
+    registry.register(NOTIFICATION_UNDELIVERABLE, {1: NotificationUndeliverableV1})
+    registry.register(SMS_REPLY_REQUESTED, {1: SmsReplyRequestedV1})
     return registry

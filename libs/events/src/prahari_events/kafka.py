@@ -49,6 +49,10 @@ class Topics:
         return f"{self.prefix}prahari.notify.events"
 
     @property
+    def intake_replies(self) -> str:
+        return f"{self.prefix}prahari.intake.replies"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.prefix}prahari.deadletter"
 
@@ -57,6 +61,7 @@ class Topics:
             TopicSpec(self.reports, partitions, FOREVER),
             TopicSpec(self.case_events, partitions, FOREVER),
             TopicSpec(self.notify_events, partitions, FOREVER),
+            TopicSpec(self.intake_replies, partitions, FOREVER),
             # Dead letters are evidence too: kept until someone has dealt with them.
             TopicSpec(self.deadletter, 1, FOREVER),
         ]

@@ -14,12 +14,9 @@ class Settings:
     kafka_ack_timeout_s: float
     consumer_group: str
     # The SMS channel is on when its webhook secret is configured; it then needs the unit
-    # directory (whose phones may file reports) and the gateway that carries the replies.
+    # directory (whose phones may file reports). Replies go out through notify.
     unit_directory_path: str | None
     sms_webhook_secret: str | None
-    sms_gateway_url: str | None
-    sms_sender_id: str
-    dlt_entity_id: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -33,7 +30,4 @@ class Settings:
             consumer_group=env.text("PRAHARI_INTAKE_GROUP", f"{common.topic_prefix}intake"),
             unit_directory_path=env.text("PRAHARI_UNIT_DIRECTORY") if sms else None,
             sms_webhook_secret=env.secret("PRAHARI_SMS_WEBHOOK_SECRET") if sms else None,
-            sms_gateway_url=env.text("PRAHARI_SMS_GATEWAY_URL") if sms else None,
-            sms_sender_id=env.text("PRAHARI_SMS_SENDER_ID", "PRHARI"),
-            dlt_entity_id=env.text("PRAHARI_DLT_ENTITY_ID", "1001000000000000000"),
         )

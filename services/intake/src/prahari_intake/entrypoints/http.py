@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from opentelemetry.trace import Tracer
 
@@ -26,7 +25,6 @@ from prahari_events.runtime import (
     postgres_context,
     producer_context,
 )
-from prahari_events.sms import HttpSmsGateway
 from prahari_events.units import load_units
 from prahari_events.web import (
     authenticate,
@@ -118,6 +116,7 @@ async def _desk(app: web.Application) -> AsyncIterator[None]:
         app[DIRECTORY],
         topic=app[TOPICS].reports,
         ack_timeout_s=settings.kafka_ack_timeout_s,
+        replies_topic=app[TOPICS].intake_replies,
     )
     yield
 
@@ -152,20 +151,12 @@ async def _sms_channel(app: web.Application) -> AsyncIterator[None]:
     if settings.sms_webhook_secret is None:
         yield
         return
-    assert settings.sms_gateway_url is not None
     assert settings.unit_directory_path is not None
-    async with aiohttp.ClientSession() as session:
-        app[SMS_CHANNEL] = SmsChannel(
-            senders=senders_from(load_units(settings.unit_directory_path, app[DIRECTORY])),
-            secret=settings.sms_webhook_secret.encode(),
-            gateway=HttpSmsGateway(
-                session,
-                settings.sms_gateway_url,
-                sender_id=settings.sms_sender_id,
-                entity_id=settings.dlt_entity_id,
-            ),
-        )
-        yield
+    app[SMS_CHANNEL] = SmsChannel(
+        senders=senders_from(load_units(settings.unit_directory_path, app[DIRECTORY])),
+        secret=settings.sms_webhook_secret.encode(),
+    )
+    yield
 
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:

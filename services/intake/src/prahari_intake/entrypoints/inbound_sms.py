@@ -4,7 +4,9 @@ The webhook is signed by the gateway (HMAC-SHA256 of the body with a shared secr
 `X-Prahari-Signature: sha256=<hex>`), and the sender must be a registered number, which
 names the unit. The gateway's message id is the Idempotency-Key, so a webhook delivered
 twice files one report. Every registered sender gets a reply: the report's reference, or
-why it was not filed and the format.
+why it was not filed and the format. Intake names the reply (template and values) and
+publishes it for notify, which renders and sends it: every outbound SMS leaves through one
+place. The webhook answers 200 only once the reply request is on Kafka.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +23,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from prahari_events.auth import Unit
 from prahari_events.envelope import utcnow
-from prahari_events.errors import DeliveryError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from prahari_events.sms import HttpSmsGateway, SmsTemplate
-from prahari_events.telemetry import current_carrier
+from prahari_events.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from prahari_events.web import json_response, load_input, parse_json_object
 from prahari_intake.entrypoints import sms
 from prahari_intake.entrypoints.common import DESK, report_command
@@ -35,7 +36,6 @@ log = logging.getLogger("prahari.intake.sms")
 class SmsChannel:
     senders: dict[str, Unit]
     secret: bytes
-    gateway: HttpSmsGateway
 
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
@@ -72,9 +72,18 @@ async def receive(request: web.Request) -> web.Response:
         # No reply: answering unknown numbers would make us a tool for spamming them.
         raise Forbidden("this number is not registered to file reports")
     filed, template, values = await _file(request, unit, message)
-    reply = template.render(values)
-    await _reply(channel, message, reply, template)
-    answer: dict[str, Any] = {"filed": filed is not None, "reply": reply}
+    await request.app[DESK].request_reply(
+        unit,
+        message["message_id"],
+        message["sender"],
+        template=template,
+        values=values,
+        report_id=uuid.UUID(filed) if filed else None,
+    )
+    answer: dict[str, Any] = {
+        "filed": filed is not None,
+        "reply": {"template": template, "values": values},
+    }
     if filed is not None:
         answer["report_id"] = filed
     return json_response(answer)
@@ -82,7 +91,7 @@ async def receive(request: web.Request) -> web.Response:
 
 async def _file(
     request: web.Request, unit: Unit, message: dict[str, Any]
-) -> tuple[str | None, SmsTemplate, list[str]]:
+) -> tuple[str | None, str, list[str]]:
     """The report id if filed, and the reply: its template and the template's values."""
     assert unit.state is not None
     try:
@@ -108,19 +117,3 @@ async def _file(
         return None, sms.NOT_FILED, ["district is not yours"]
     reference = str(filed.report_id).replace("-", "")[:8].upper()
     return str(filed.report_id), sms.FILED, [reference, str(command.district)]
-
-
-async def _reply(
-    channel: SmsChannel, message: dict[str, Any], text: str, template: SmsTemplate
-) -> None:
-    try:
-        await channel.gateway.send(
-            to=message["sender"],
-            text=text,
-            template_id=template.template_id,
-            # The same reference for a redelivered webhook: the gateway sends one reply.
-            reference=f"reply:{message['message_id']}",
-            trace=current_carrier(),
-        )
-    except DeliveryError as exc:
-        log.warning("could not send the SMS reply", extra={"fields": {"error": exc.message}})

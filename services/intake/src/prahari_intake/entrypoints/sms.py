@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any
 
 from prahari_events.catalogue import SEIZURE_UNITS
-from prahari_events.sms import SmsTemplate
 
 TYPES = {
     "RUM": "rumour",
@@ -47,33 +46,11 @@ KEYS: dict[str, dict[str, str]] = {
     "intelligence": {"s": "subject", "v": "vehicles"},
     "incident": {"c": "category", "inj": "injured"},
 }
-_HELP_TEXT = {
-    "rumour": "PRAHARI: PR RUM <district> p=platform h=handle-or-URL [l=language] <text>."
-    " E.g. PR RUM 184 p=whatsapp h=+9198xxxxxx21 fake poll date message",
-    "smuggling_tip": "PRAHARI: PR TIP <district> c=commodity [v=vehicle] <text>."
-    " Commodities: cash liquor drugs precious_metals freebies arms other",
-    "seizure": "PRAHARI: PR SZR <district> c=category q=quantity val=rupees a=agency"
-    " [cp=check-post] [v=vehicle] <text>. E.g. PR SZR 135 c=liquor q=1200 val=480000 a=excise",
-    "intelligence": "PRAHARI: PR INT <district> s=subject [v=vehicle] <text>. Subjects:"
-    " naxal_activity inter_state_gang anti_social_elements suspicious_movement other",
-    "incident": "PRAHARI: PR INC <district> c=category [inj=injured] <text>. Categories:"
-    " violence booth_capturing voter_intimidation code_of_conduct_violation other",
-}
-# Help replies are fixed DLT templates, one per report type.
-HELP = {
-    kind: SmsTemplate(f"100700000000000002{n}", "en", text)
-    for n, (kind, text) in enumerate(_HELP_TEXT.items())
-}
-# Replies are DLT templates too; their {#var#} parts take at most 30 characters.
-FILED = SmsTemplate(
-    "1007000000000000010", "en", "PRAHARI: report {#var#} received for district {#var#}."
-)
-NOT_FILED = SmsTemplate(
-    "1007000000000000011",
-    "en",
-    "PRAHARI: report not filed: {#var#}. Format: PR TYPE DISTRICT key=value text."
-    " Types RUM TIP SZR INT INC. Send PR HELP TYPE for its keys.",
-)
+# Replies are notify's DLT templates, named here with their values; notify renders them
+# (prahari_notify.domain.templates) and sends them, as it sends every outbound SMS.
+FILED = "reply_filed"  # values: the report's reference, the district
+NOT_FILED = "reply_not_filed"  # value: what was wrong
+HELP = {kind: f"reply_help_{kind}" for kind in KEYS}  # no values
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
 

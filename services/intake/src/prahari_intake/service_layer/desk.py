@@ -20,7 +20,8 @@ from typing import Any
 import asyncpg
 
 from prahari_events.auth import Unit
-from prahari_events.envelope import utcnow
+from prahari_events.catalogue import SMS_REPLY_REQUESTED
+from prahari_events.envelope import Draft, Jurisdiction, utcnow
 from prahari_events.errors import ConcurrencyError, IdempotencyKeyReused, Unavailable
 from prahari_events.lgd import Directory
 from prahari_events.registry import Registry, canonical_json
@@ -30,6 +31,8 @@ from prahari_intake.adapters.publisher import KafkaPublisher
 from prahari_intake.domain.reports import FileReport, file_report, stream_for
 
 log = logging.getLogger("prahari.intake")
+
+_REPLIES = uuid.UUID("5b0f3c1e-8a44-4d4f-9d6e-2f7a1c0e9b13")
 
 _DATABASE_DOWN = (
     OSError,
@@ -62,12 +65,14 @@ class ReportDesk:
         *,
         topic: str,
         ack_timeout_s: float,
+        replies_topic: str | None = None,
     ) -> None:
         self._pool = pool
         self._publisher = publisher
         self._registry = registry
         self._directory = directory
         self._topic = topic
+        self._replies_topic = replies_topic
         # A pending key younger than this may still be waiting for its ack.
         self._in_flight = timedelta(seconds=ack_timeout_s + 1)
 
@@ -122,6 +127,48 @@ class ReportDesk:
             log.warning("could not record the report's status yet")
         return Filed(
             command.report_id, replayed=False, status="received", trace_id=envelope.trace_id
+        )
+
+    async def request_reply(
+        self,
+        unit: Unit,
+        message_id: str,
+        to: str,
+        *,
+        template: str,
+        values: list[str],
+        report_id: uuid.UUID | None,
+    ) -> None:
+        """Ask notify to answer an SMS (sms.reply_requested on intake's replies topic): every
+        outbound SMS leaves through notify. The event id derives from the gateway's message
+        id, so a redelivered webhook republishes the very same event and notify sends one
+        reply."""
+        assert unit.state is not None
+        assert self._replies_topic is not None
+        now = utcnow()
+        draft = Draft(
+            type=SMS_REPLY_REQUESTED,
+            payload={
+                "message_id": message_id,
+                "to": to,
+                "template": template,
+                "values": values,
+                "report_id": str(report_id) if report_id else None,
+            },
+            actor=unit.actor(),
+            jurisdiction=Jurisdiction(unit.state, unit.district),
+            correlation_id=report_id or uuid.uuid5(_REPLIES, message_id),
+            event_id=uuid.uuid5(_REPLIES, message_id),
+        )
+        envelope = self._registry.stamp(
+            draft,
+            stream_id=f"sms-reply-{message_id}",
+            stream_version=1,
+            recorded_at=now,
+            trace=current_carrier(),
+        )
+        await self._publisher.publish(
+            self._replies_topic, envelope, self._registry.encode(envelope)
         )
 
     async def _replay(

@@ -1,9 +1,9 @@
 """What to send, to whom, in which words. Pure functions: no I/O.
 
-SMS in India goes through TRAI's DLT: a registered sender header, a registered entity and
-pre-approved templates whose `{#var#}` placeholders take at most 30 characters each; a
-message that does not match its template is blocked. Hindi needs UCS-2 (70 characters in
-one SMS, 67 per part when split); GSM-7 text gets 160, or 153 per part.
+A routed case event becomes, for each unit the route names, an SMS in the unit's language
+(if it has a phone) and a bilingual email (if it has an address), each rendered from the
+route's template. SMS in India goes through TRAI's DLT: a registered sender header and
+pre-approved templates whose `{#var#}` slots take at most 30 characters each.
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from prahari_events.sms import SmsTemplate, sms_segments
+from prahari_events import catalogue as c
+from prahari_events import lgd
+from prahari_events.envelope import iso
+from prahari_events.policy import Area
+from prahari_events.units import DirectoryUnit
+from prahari_notify.domain.notification import notification_id
+from prahari_notify.domain.templates import TEMPLATES, Template, render_email, render_sms
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
-
-_NOTIFICATION_IDS = uuid.UUID("0b5e7f0e-2d7a-4b8e-9d0c-6a1f3e2b9c41")
 
 REPORT_TYPE_LABELS: Mapping[str, tuple[str, str]] = {
     "rumour": ("rumour", "अफवाह"),
@@ -30,113 +34,172 @@ REPORT_TYPE_LABELS: Mapping[str, tuple[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class ControlRoom:
-    name: str
-    state: int
-    district: int | None
-    email: str | None
-    phone: str | None
-    language: str  # "hi" or "en": the language of its SMS; email is always bilingual
-
-
-@dataclass(frozen=True, slots=True)
-class ContactDirectory:
-    rooms: Sequence[ControlRoom]
-
-    def for_place(self, state: int, district: int) -> list[ControlRoom]:
-        """The district's control room; the state's when the district has none listed."""
-        local = [r for r in self.rooms if r.state == state and r.district == district]
-        if local:
-            return local
-        return [r for r in self.rooms if r.state == state and r.district is None]
-
-
-@dataclass(frozen=True, slots=True)
 class Message:
     notification_id: uuid.UUID
     channel: str
+    recipient: DirectoryUnit | None
     recipient_name: str
     address: str
     subject: str | None
     body: str
+    template: str
     template_id: str | None
     segments: int | None
+    language: str
 
-    def payload(self, case_id: str) -> dict[str, Any]:
+    def payload(
+        self, case_id: str | None, cause: str, expires_at: datetime, digest_of: int | None
+    ) -> dict[str, Any]:
+        unit = self.recipient
         return {
             "notification_id": str(self.notification_id),
             "case_id": case_id,
             "channel": self.channel,
-            "recipient": {"name": self.recipient_name, "address": self.address},
+            "recipient": {
+                "name": self.recipient_name,
+                "address": self.address,
+                "state": unit.state if unit else None,
+                "unit_id": unit.unit_id if unit else None,
+            },
             "subject": self.subject,
             "body": self.body,
             "template_id": self.template_id,
             "segments": self.segments,
+            "cause": cause,
+            "template": self.template,
+            "expires_at": iso(expires_at),
+            "digest_of": digest_of,
         }
-
-
-def notification_id(event_id: uuid.UUID, channel: str, address: str) -> uuid.UUID:
-    """Derived, not random: one case event can only ever mean one message per address."""
-    return uuid.uuid5(_NOTIFICATION_IDS, f"{event_id}:{channel}:{address}")
 
 
 def case_ref(case_id: str) -> str:
     return case_id.replace("-", "")[:8].upper()
 
 
-def case_opened_messages(
-    event_id: uuid.UUID,
-    case: Mapping[str, Any],
-    rooms: Sequence[ControlRoom],
-    district_name: str,
-    templates: Mapping[str, SmsTemplate],
+def place_name(places: lgd.Directory, area: Area | None) -> str:
+    if area is None:
+        return ""
+    if area.district is not None:
+        return places.district_name(area.district)
+    return places.states.get(area.state, str(area.state)).title()
+
+
+def _clock(moment: str) -> str:
+    return datetime.fromisoformat(moment).astimezone(IST).strftime("%H:%M IST")
+
+
+def values_for(
+    event_type: str,
+    payload: Mapping[str, Any],
+    *,
+    case_id: str,
+    place: str,
+    report_type: str | None,
+    places: lgd.Directory,
+) -> dict[str, str]:
+    """The values the templates take, from one case event and what notify knows of its case."""
+    label_en, label_hi = REPORT_TYPE_LABELS.get(report_type or "", (report_type or "",) * 2)
+    v = {"ref": case_ref(case_id), "district": place, "type_en": label_en, "type_hi": label_hi}
+    p = payload
+    if event_type == c.CASE_OPENED:
+        v["deadline"] = _clock(p["assign_by"])
+    elif event_type == c.CASE_REPORT_LINKED:
+        kind_en = REPORT_TYPE_LABELS.get(p["report"]["report_type"], ("report", ""))[0]
+        v["detail"] = f"{kind_en}: {p['report']['description']}"
+    elif event_type in (c.CASE_SHARED, c.CASE_TRANSFER_REQUESTED, c.CASE_ESCALATED):
+        v["origin"] = place
+        v["detail"] = p["reason"]
+    elif event_type == c.CASE_TRANSFERRED:
+        v["origin"] = place_name(places, Area(p["from"]["state"], p["from"]["district"]))
+    elif event_type == c.CASE_SLA_BREACHED:
+        v["detail"] = p["stage"].replace("_", " ")
+        v["deadline"] = _clock(p["due_at"])
+    elif event_type == c.CASE_WATCHLIST_HIT:
+        v["detail"] = f"{p['identifier']['kind']} {p['identifier']['value']}"
+    elif event_type == c.CASE_CLOSED:
+        v["detail"] = p["disposition"].replace("_", " ")
+    return v
+
+
+def details_for(event_type: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The email's lines beyond the SMS text: what the control room reads before acting."""
+    p = payload
+    if event_type == c.CASE_OPENED:
+        return [("Report / सूचना", p["description"])]
+    if event_type == c.CASE_REPORT_LINKED:
+        return [("Report / सूचना", p["report"]["description"])]
+    if event_type == c.CASE_CLOSED:
+        return [("Summary / सारांश", p["summary"])]
+    if "reason" in p and p["reason"]:
+        return [("Reason / कारण", p["reason"])]
+    return []
+
+
+def compose(
+    cause_id: uuid.UUID | str,
+    template: Template,
+    units: Sequence[DirectoryUnit],
+    values: Mapping[str, str],
+    details: Sequence[tuple[str, str]],
 ) -> list[Message]:
-    label_en, label_hi = REPORT_TYPE_LABELS.get(case["report_type"], (case["report_type"],) * 2)
-    ref = case_ref(case["case_id"])
-    assign_by = datetime.fromisoformat(case["assign_by"]).astimezone(IST).strftime("%H:%M IST")
+    """One SMS per unit with a phone (in its language) and one bilingual email per unit with
+    an address. Ids derive from the cause, so a redelivered event cannot double a message."""
     messages: list[Message] = []
-    for room in rooms:
-        if room.phone:
-            template = templates.get(room.language) or templates["en"]
-            values = (
-                [district_name, label_hi, ref, assign_by]
-                if template.language == "hi"
-                else [label_en, ref, district_name, assign_by]
-            )
-            text = template.render(values)
+    for unit in units:
+        if unit.phone:
+            sms = render_sms(template, unit.language, values)
             messages.append(
                 Message(
-                    notification_id(event_id, "sms", room.phone),
+                    notification_id(cause_id, "sms", unit.phone),
                     "sms",
-                    room.name,
-                    room.phone,
+                    unit,
+                    unit.name,
+                    unit.phone,
                     None,
-                    text,
-                    template.template_id,
-                    sms_segments(text).parts,
+                    sms.text,
+                    template.name,
+                    sms.template_id,
+                    sms.segments,
+                    unit.language,
                 )
             )
-        if room.email:
-            subject = f"[Prahari] New {label_en} case {ref} in {district_name} / नया मामला"
-            body = (
-                f"A new {label_en} case has been opened in {district_name}.\n"
-                f"Case: {case['case_id']}\n"
-                f"Assign by: {assign_by}\n"
-                f"Report: {case['description']}\n\n"
-                f"{district_name} में नया {label_hi} मामला खोला गया है।\n"
-                f"मामला: {case['case_id']}\n"
-                f"{assign_by} तक आवंटित करें।\n"
-            )
+        if unit.email:
+            subject, body = render_email(template, values, details)
             messages.append(
                 Message(
-                    notification_id(event_id, "email", room.email),
+                    notification_id(cause_id, "email", unit.email),
                     "email",
-                    room.name,
-                    room.email,
+                    unit,
+                    unit.name,
+                    unit.email,
                     subject,
                     body,
+                    template.name,
                     None,
                     None,
+                    unit.language,
                 )
             )
     return messages
+
+
+def reply(
+    message_id: str, to: str, template_name: str, values: Sequence[str], language: str
+) -> Message:
+    """Intake's answer to an SMS it received, rendered with the reply template named."""
+    template = TEMPLATES[template_name]
+    names = template.sms(language)[1]
+    sms = render_sms(template, language, dict(zip(names, values, strict=False)))
+    return Message(
+        notification_id(f"reply:{message_id}", "sms", to),
+        "sms",
+        None,
+        to,
+        to,
+        None,
+        sms.text,
+        template.name,
+        sms.template_id,
+        sms.segments,
+        language,
+    )

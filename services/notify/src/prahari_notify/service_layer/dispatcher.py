@@ -1,13 +1,12 @@
-"""Sends queued messages, one at a time per row lock, and records the outcome as events.
+"""Sending: one dispatcher per channel, so a stopped SMTP relay never holds up an SMS.
 
-Each delivery is claimed with FOR UPDATE SKIP LOCKED inside its own transaction, sent, and
-marked sent (with its notification.sent event) in that same transaction: two notify
-processes never send the same row, and a row is marked sent only once the provider took it.
-A crash between the provider's acceptance and our commit leaves the row queued, so it is
-sent again with the same reference (SMS) or Message-ID (email) for the provider to
-recognise; that narrow window is the one place exactly-once depends on the provider.
-A failure that retrying can fix is retried with backoff; one that it cannot, or the last
-attempt, ends in notification.failed. A late outcome never overwrites a final state.
+A dispatcher claims due messages in a short transaction (the provider chosen for each is
+written down with a lease before anything is sent), sends them concurrently up to its bound
+with no transaction open, and records each outcome as the notification's events with its
+row, in one statement. What an outcome means is the domain's (domain/notification.py):
+a definite failure backs off and may move to the fallback provider; a timeout after sending
+pins the message to that provider, which is first asked what it has (SMS) or given the same
+Message-ID again (email); a crash mid-attempt is found from the lease and treated the same.
 """
 
 from __future__ import annotations
@@ -15,198 +14,298 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import replace
-from datetime import timedelta
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
-from prahari_events.catalogue import NOTIFICATION_FAILED, NOTIFICATION_SENT
-from prahari_events.db import Conn
-from prahari_events.envelope import Actor, Draft, Jurisdiction, service_actor
-from prahari_events.errors import DeliveryError
+from prahari_events import catalogue as c
+from prahari_events.envelope import Draft, Jurisdiction, iso
+from prahari_events.errors import ConcurrencyError, DeliveryError
 from prahari_events.store import EventStore
 from prahari_events.telemetry import current_carrier, span_from
-from prahari_notify.adapters.providers import Outgoing, Provider
-from prahari_notify.service_layer.handlers import stream_for
+from prahari_notify.adapters import store
+from prahari_notify.adapters.providers import OutcomeUnknown, Outgoing, Provider
+from prahari_notify.domain.breaker import Breaker, choose
+from prahari_notify.domain.notification import (
+    Event,
+    Notification,
+    Outcome,
+    RetryPolicy,
+    after_attempt,
+    evolve,
+)
+from prahari_notify.service_layer.handlers import ACTOR, stream_for
 
 log = logging.getLogger("prahari.notify.dispatcher")
 
-_ACTOR: Actor = service_actor("notify")
+Decide = Callable[[Notification, Mapping[str, Any]], tuple[list[Event], dict[str, Any]]]
 
 
-class Dispatcher:
+class Notifications:
+    """Applies decisions to one notification: its new events and its row move together, or
+    not at all; if the stream moved meanwhile (a receipt raced a send), decide again."""
+
+    def __init__(self, pool: asyncpg.Pool, store_: EventStore, topic: str) -> None:
+        self._pool = pool
+        self._store = store_
+        self._topic = topic
+
+    async def apply(
+        self, notification_id: uuid.UUID, decide: Decide, *, release: bool = False
+    ) -> list[Event] | None:
+        """The events appended; None when there is no such notification."""
+        for _ in range(10):
+            row = await store.load(self._pool, notification_id)
+            if row is None:
+                return None
+            n = store.notification_of(row)
+            events, changes = decide(n, row)
+            if not events and not changes and not release:
+                return []
+            after = n
+            for event_type, payload in events:
+                after = evolve(after, event_type, payload)
+            changes = {
+                **changes,
+                "status": after.state.value,
+                "attempts": after.attempts,
+                "pinned_provider": after.pinned,
+            }
+            append = None
+            if events:
+                drafts = [
+                    Draft(
+                        type=event_type,
+                        payload=payload,
+                        actor=ACTOR,
+                        jurisdiction=Jurisdiction(row["state"], row["district"]),
+                        correlation_id=row["correlation_id"] or uuid.uuid4(),
+                        causation_id=row["queued_event_id"],
+                    )
+                    for event_type, payload in events
+                ]
+                append = self._store.prepare(
+                    stream_for(notification_id), n.version, drafts, publish_to=self._topic
+                )
+            try:
+                await store.record(self._pool, notification_id, append, changes, release=release)
+            except ConcurrencyError:
+                continue
+            return events
+        raise ConcurrencyError(f"notification {notification_id} kept moving")
+
+
+class ChannelDispatcher:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        store: EventStore,
-        providers: dict[str, Provider],
+        notifications: Notifications,
+        channel: str,
+        providers: Sequence[Provider],
         *,
-        topic: str,
-        tracer: Tracer,
-        max_attempts: int,
-        retry_base_s: float,
+        retry: RetryPolicy,
+        breakers: Mapping[str, Breaker],
+        concurrency: int,
+        lease_s: float,
         poll_s: float,
+        tracer: Tracer,
+        clock: Callable[[], datetime],
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._pool = pool
-        self._store = store
-        self._providers = providers
-        self._topic = topic
-        self._tracer = tracer
-        self._max_attempts = max_attempts
-        self._retry_base_s = retry_base_s
+        self._notifications = notifications
+        self.channel = channel
+        self._providers = {p.name: p for p in providers}
+        self._order = [p.name for p in providers]
+        self._retry = retry
+        self._breakers = breakers
+        self._concurrency = concurrency
+        self._lease_s = lease_s
         self._poll_s = poll_s
+        self._tracer = tracer
+        self._clock = clock
+        self._jitter = jitter
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    @property
+    def provider_names(self) -> list[str]:
+        return list(self._order)
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                sent = await self.dispatch_one()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("dispatch interrupted", extra={"fields": {"error": repr(exc)}})
-                sent = False
-            if not sent:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._poll_s)
+        try:
+            while not self._stopping.is_set():
+                free = self._concurrency - len(self._inflight)
+                claimed: list[dict[str, Any]] = []
+                if free > 0:
+                    try:
+                        claimed = await self._claim(free)
+                    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                        log.warning("claim failed", extra={"fields": {"error": repr(exc)}})
+                for row in claimed:
+                    task = asyncio.create_task(self._attempt(row))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._done)
+                if len(claimed) < free or free == 0:
+                    # Nothing more due, or full: wait for a slot, new work, or the poll.
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._poll_s)
+        finally:
+            # In-flight attempts finish and record their outcome: stopping never abandons a
+            # message the provider may already have.
+            if self._inflight:
+                await asyncio.gather(*self._inflight, return_exceptions=True)
 
-    async def dispatch_one(self) -> bool:
-        """Claim one due delivery and try it; False when nothing was due."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT * FROM deliveries WHERE status = 'queued' AND next_attempt_at <= now()"
-                " ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-            )
-            if row is None:
-                return False
-            outgoing = Outgoing(
-                notification_id=str(row["notification_id"]),
-                address=row["address"],
-                recipient_name=row["recipient_name"],
-                subject=row["subject"],
-                body=row["body"],
-                template_id=row["template_id"],
-                case_id=str(row["case_id"]),
-                trace=dict(row["trace"]),
-            )
-            attempt = row["attempts"] + 1
-            with span_from(
-                self._tracer,
-                f"notify send {row['channel']}",
-                outgoing.trace,
-                SpanKind.CLIENT,
-                **{"prahari.notification.id": outgoing.notification_id, "prahari.attempt": attempt},
-            ) as span:
-                # The provider sees this span as the parent of its work.
-                outgoing = _with_trace(outgoing, current_carrier())
-                try:
-                    reference = await self._providers[row["channel"]].send(outgoing)
-                except DeliveryError as exc:
-                    span.set_status(Status(StatusCode.ERROR, exc.message))
-                    await self._failed(conn, row, attempt, exc)
-                    return True
-                except Exception as exc:
-                    # A provider bug must not stop every other delivery: count it as a
-                    # failed attempt, so the row backs off and ends failed, not looping.
-                    log.exception("provider raised unexpectedly")
-                    span.set_status(Status(StatusCode.ERROR, repr(exc)))
-                    await self._failed(
-                        conn,
-                        row,
-                        attempt,
-                        DeliveryError(f"provider error: {exc!r}", retriable=True),
-                    )
-                    return True
-                await self._record(
-                    conn,
-                    row,
-                    NOTIFICATION_SENT,
-                    {
-                        "notification_id": outgoing.notification_id,
-                        "channel": row["channel"],
-                        "attempt": attempt,
-                        "provider_reference": reference,
-                    },
-                )
-                await conn.execute(
-                    "UPDATE deliveries SET status = 'sent', attempts = $2, provider_reference = $3,"
-                    " updated_at = now() WHERE notification_id = $1 AND status = 'queued'",
-                    row["notification_id"],
-                    attempt,
-                    reference,
-                )
-        return True
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wake.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("an attempt failed to record", exc_info=task.exception())
 
-    async def _failed(
-        self, conn: Conn, row: asyncpg.Record, attempt: int, exc: DeliveryError
-    ) -> None:
-        final = not exc.retriable or attempt >= self._max_attempts
-        log.warning(
-            "delivery failed",
-            extra={
-                "fields": {
-                    "notification_id": str(row["notification_id"]),
-                    "attempt": attempt,
-                    "final": final,
-                    "error": exc.message,
-                }
+    async def _claim(self, limit: int) -> list[dict[str, Any]]:
+        now = self._clock()
+
+        def pick(row: Mapping[str, Any]) -> str | None:
+            return choose(
+                self._order,
+                # A crashed attempt (its lease ran out) may have reached its provider.
+                pinned=row["pinned_provider"] or row["sending_provider"],
+                last_failed=row["last_failed_provider"],
+                allows=lambda name: self._breakers[name].allows(now),
+            )
+
+        return await store.claim(
+            self._pool,
+            self.channel,
+            limit,
+            lease_s=self._lease_s,
+            choose=pick,
+            defer_s=min(b.cooldown_s for b in self._breakers.values()),
+        )
+
+    async def _attempt(self, row: dict[str, Any]) -> None:
+        provider = self._providers[row["provider"]]
+        attempt: int = row["attempts"]
+        crashed = row["sending_provider"]  # an attempt that never reported back
+        ask_first = crashed is not None or row["pinned_provider"] is not None
+        outgoing = Outgoing(
+            notification_id=str(row["notification_id"]),
+            address=row["address"],
+            recipient_name=row["recipient_name"],
+            subject=row["subject"],
+            body=row["body"],
+            template_id=row["template_id"],
+            case_id=str(row["case_id"]) if row["case_id"] else None,
+            trace=dict(row["trace"]),
+        )
+        with span_from(
+            self._tracer,
+            f"notify send {self.channel}",
+            outgoing.trace,
+            SpanKind.CLIENT,
+            **{
+                "prahari.notification.id": outgoing.notification_id,
+                "prahari.attempt": attempt,
+                "prahari.provider": provider.name,
             },
-        )
-        if final:
-            await self._record(
-                conn,
-                row,
-                NOTIFICATION_FAILED,
-                {
-                    "notification_id": str(row["notification_id"]),
-                    "channel": row["channel"],
-                    "attempt": attempt,
-                    "reason": exc.message[:500],
-                    "permanent": not exc.retriable,
-                },
-            )
-        delay = timedelta(seconds=min(self._retry_base_s * 2 ** (attempt - 1), 300))
-        await conn.execute(
-            "UPDATE deliveries SET status = $2, attempts = $3, last_error = $4,"
-            " next_attempt_at = now() + $5::interval, updated_at = now()"
-            " WHERE notification_id = $1 AND status = 'queued'",
-            row["notification_id"],
-            "failed" if final else "queued",
-            attempt,
-            exc.message[:500],
-            delay,
-        )
+        ) as span:
+            # The provider sees this span as the parent of its work.
+            outgoing = _traced(outgoing)
+            outcome = await self._try(provider, outgoing, ask_first)
+            if outcome.kind != "accepted":
+                span.set_status(Status(StatusCode.ERROR, outcome.reason))
+        now = self._clock()
+        # A refusal on its merits (4xx) means the provider works; only the rest count.
+        healthy = outcome.kind == "accepted" or not outcome.retriable
+        self._breakers[provider.name].record(healthy, now)
+        jitter = self._jitter()
 
-    async def _record(
-        self,
-        conn: Conn,
-        row: asyncpg.Record,
-        event_type: str,
-        payload: dict[str, object],
-    ) -> None:
-        stream = stream_for(row["notification_id"])
-        # One read gives both the version to append after and the queued event to cite.
-        history = await self._store.read_stream(conn, stream)
-        queued = history[0]
-        await self._store.append(
-            conn,
-            stream,
-            history[-1].stream_version,
-            [
-                Draft(
-                    type=event_type,
-                    payload=payload,
-                    actor=_ACTOR,
-                    jurisdiction=Jurisdiction(row["state"], row["district"]),
-                    correlation_id=queued.correlation_id,
-                    causation_id=queued.event_id,
+        def decide(n: Notification, _row: Mapping[str, Any]) -> tuple[list[Event], dict[str, Any]]:
+            events: list[Event] = []
+            if crashed is not None and attempt > 1:
+                events.append(
+                    (
+                        c.NOTIFICATION_ATTEMPT_FAILED,
+                        {
+                            "notification_id": str(n.id),
+                            "channel": n.channel,
+                            "attempt": attempt - 1,
+                            "provider": crashed,
+                            "outcome": "unknown",
+                            "reason": "no outcome recorded: notify stopped during the attempt",
+                            "retry_at": iso(now),
+                        },
+                    )
                 )
-            ],
-            publish_to=self._topic,
-        )
+            more, retry_at = after_attempt(
+                n, attempt, outcome, now, retry=self._retry, jitter=jitter
+            )
+            changes: dict[str, Any] = {}
+            if retry_at is not None:
+                changes["next_attempt_at"] = retry_at
+            if outcome.kind == "failed":
+                changes["last_failed_provider"] = provider.name
+            if outcome.kind != "accepted":
+                changes["last_error"] = outcome.reason[:500]
+            else:
+                changes["provider_reference"] = outcome.reference
+            return events + more, changes
+
+        await self._notifications.apply(row["notification_id"], decide, release=True)
+
+    async def _try(self, provider: Provider, outgoing: Outgoing, ask_first: bool) -> Outcome:
+        name = provider.name
+        if ask_first:
+            # It may be there already: ask before sending, so a lost answer never becomes
+            # a second SMS. SMTP cannot be asked; mail goes again with its Message-ID.
+            try:
+                known = await provider.status(outgoing.notification_id)
+            except NotImplementedError:
+                known = None
+            except DeliveryError as exc:
+                return Outcome("unknown", name, reason=exc.message)
+            if known is not None:
+                status, reference = known
+                if status == "failed":
+                    return Outcome("failed", name, reference, "provider reports failed", False)
+                return Outcome("accepted", name, reference, delivered=status == "delivered")
+        try:
+            reference = await provider.send(outgoing)
+        except OutcomeUnknown as exc:
+            return Outcome("unknown", name, reason=exc.message)
+        except DeliveryError as exc:
+            return Outcome("failed", name, reason=exc.message, retriable=exc.retriable)
+        except Exception as exc:  # a provider bug: it may have sent, so treat as unknown
+            log.exception("provider raised unexpectedly")
+            return Outcome("unknown", name, reason=f"provider error: {exc!r}")
+        return Outcome("accepted", name, reference)
 
 
-def _with_trace(outgoing: Outgoing, trace: dict[str, str]) -> Outgoing:
-    return replace(outgoing, trace=trace or outgoing.trace)
+def _traced(outgoing: Outgoing) -> Outgoing:
+    carrier = current_carrier()
+    if not carrier:
+        return outgoing
+    return Outgoing(
+        outgoing.notification_id,
+        outgoing.address,
+        outgoing.recipient_name,
+        outgoing.subject,
+        outgoing.body,
+        outgoing.template_id,
+        outgoing.case_id,
+        carrier,
+    )

@@ -1,111 +1,308 @@
-"""What notify does with each case event it consumes: decide the messages and queue them,
-in the consumer's transaction. Sending happens later, in the dispatcher."""
+"""What notify does with each event it consumes, in the consumer's transaction: follow who
+may see the case, route the event to the units the routing table names, and queue their
+messages (notification.queued and a deliveries row, together). Sending happens later, in
+the dispatchers, outside any transaction."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from prahari_events.catalogue import CASE_OPENED, NOTIFICATION_QUEUED
+from prahari_events import catalogue as c
+from prahari_events import lgd
 from prahari_events.db import Conn
-from prahari_events.envelope import Draft, Envelope, service_actor
-from prahari_events.lgd import Directory
-from prahari_events.sms import SmsTemplate
+from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor
+from prahari_events.policy import Area, CaseAccess
 from prahari_events.store import EventStore
 from prahari_events.telemetry import current_carrier
+from prahari_events.units import UnitDirectory
 from prahari_notify.adapters import store
 from prahari_notify.domain import access as case_access
-from prahari_notify.domain.messages import ContactDirectory, case_opened_messages
+from prahari_notify.domain import digest
+from prahari_notify.domain.messages import (
+    IST,
+    Message,
+    case_ref,
+    compose,
+    details_for,
+    place_name,
+    reply,
+    values_for,
+)
+from prahari_notify.domain.notification import notification_id
+from prahari_notify.domain.routing import Route, RoutingTable, Unreachable, recipients
+from prahari_notify.domain.templates import TEMPLATES
 
 log = logging.getLogger("prahari.notify")
+
+ACTOR = service_actor("notify")
 
 
 def stream_for(notification_id: object) -> str:
     return f"notification-{notification_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Why messages are queued: the event (or expiry, digest, reply) and its context."""
+
+    key: str  # what notification ids derive from
+    event_type: str
+    event_id: uuid.UUID | None
+    case_id: str | None
+    jurisdiction: Jurisdiction
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None
+
+
+class Outbox:
+    """Queues messages: each one's notification.queued event and deliveries row are written
+    in one statement, inside the caller's transaction; a message already queued (same
+    derived id) is skipped, so a redelivered cause queues nothing twice."""
+
+    def __init__(self, store: EventStore, topic: str, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._topic = topic
+        self._clock = clock
+
+    async def queue(
+        self,
+        conn: Conn,
+        messages: Sequence[Message],
+        cause: Cause,
+        route: Route,
+        *,
+        digest_of: int | None = None,
+    ) -> list[uuid.UUID]:
+        if not messages:
+            return []
+        have = await store.existing(conn, [m.notification_id for m in messages])
+        expires_at = self._clock() + timedelta(seconds=route.ttl_s)
+        trace = current_carrier()
+        for m in messages:
+            if m.notification_id in have:
+                continue
+            draft = Draft(
+                type=c.NOTIFICATION_QUEUED,
+                payload=m.payload(cause.case_id, cause.event_type, expires_at, digest_of),
+                actor=ACTOR,
+                jurisdiction=cause.jurisdiction,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.causation_id,
+            )
+            append = self._store.prepare(
+                stream_for(m.notification_id), 0, [draft], publish_to=self._topic
+            )
+            unit = m.recipient
+            await store.queue(
+                conn,
+                append,
+                {
+                    "notification_id": m.notification_id,
+                    "case_id": uuid.UUID(cause.case_id) if cause.case_id else None,
+                    "state": cause.jurisdiction.state,
+                    "district": cause.jurisdiction.district,
+                    "channel": m.channel,
+                    "recipient_name": m.recipient_name,
+                    "address": m.address,
+                    "subject": m.subject,
+                    "body": m.body,
+                    "template_id": m.template_id,
+                    "trace": trace,
+                    "correlation_id": cause.correlation_id,
+                    "queued_event_id": append.envelopes[0].event_id,
+                    "recipient_state": unit.state if unit else None,
+                    "recipient_unit": unit.unit_id if unit else None,
+                    "template": m.template,
+                    "cause": cause.event_type,
+                    "cause_event_id": cause.event_id,
+                    "expires_at": expires_at,
+                    "escalate": route.escalate and unit is not None,
+                },
+            )
+        return [m.notification_id for m in messages]
+
+    async def undeliverable(self, conn: Conn, cause: Cause, lost: Sequence[Unreachable]) -> None:
+        """A recipient the rule named and no one can reach: an event, never a silent skip."""
+        for miss in lost:
+            log.warning(
+                "a routed recipient cannot be reached",
+                extra={"fields": {"cause": cause.event_type, "who": miss.who, "why": miss.reason}},
+            )
+            nid = notification_id(cause.key, "none", f"{miss.selector}:{miss.who}")
+            stream = stream_for(nid)
+            if await self._store.stream_version(conn, stream) > 0:
+                continue
+            draft = Draft(
+                type=c.NOTIFICATION_UNDELIVERABLE,
+                payload={
+                    "notification_id": str(nid),
+                    "case_id": cause.case_id,
+                    "cause": cause.event_type,
+                    "recipient": f"{miss.selector}: {miss.who}",
+                    "reason": miss.reason,
+                },
+                actor=ACTOR,
+                jurisdiction=cause.jurisdiction,
+                correlation_id=cause.correlation_id,
+                causation_id=cause.causation_id,
+            )
+            await self._store.append(conn, stream, 0, [draft], publish_to=self._topic)
+
+
 class NotifyHandlers:
     def __init__(
         self,
-        store: EventStore,
-        topic: str,
-        contacts: ContactDirectory,
-        places: Directory,
-        templates: dict[str, SmsTemplate],
+        outbox: Outbox,
+        routes: RoutingTable,
+        units: UnitDirectory,
+        places: lgd.Directory,
+        *,
+        digest_window_s: float,
+        clock: Callable[[], datetime],
     ) -> None:
-        self._store = store
-        self._topic = topic
-        self._contacts = contacts
+        self._outbox = outbox
+        self._routes = routes
+        self._units = units
         self._places = places
-        self._templates = templates
-
-    # What notify follows on the case topic: what changes who may see a case (case.opened
-    # among them, which is also what it tells control rooms of today).
-    WANTS = case_access.ACCESS_EVENTS
+        self._digest_s = digest_window_s
+        self._clock = clock
+        # What notify follows: what changes who may see a case, what the routing table
+        # names, and intake's requests for SMS replies.
+        self.wants = case_access.ACCESS_EVENTS | routes.event_types | {c.SMS_REPLY_REQUESTED}
 
     async def __call__(self, conn: Conn, envelope: Envelope) -> None:
-        if envelope.type in case_access.ACCESS_EVENTS:
-            await self.follow_access(conn, envelope)
-        if envelope.type == CASE_OPENED:
-            await self.case_opened(conn, envelope)
+        if envelope.type == c.SMS_REPLY_REQUESTED:
+            await self.reply(conn, envelope)
+            return
+        access: CaseAccess | None = None
+        report_type: str | None = None
+        if "case_id" in envelope.payload:
+            access, report_type = await self.follow_access(conn, envelope)
+        route = self._routes.route(envelope.type)
+        if route is not None:
+            await self.route(conn, envelope, route, access, report_type)
 
-    async def follow_access(self, conn: Conn, event: Envelope) -> None:
+    async def follow_access(
+        self, conn: Conn, event: Envelope
+    ) -> tuple[CaseAccess | None, str | None]:
         case_id = uuid.UUID(event.payload["case_id"])
         known = await store.access_of(conn, case_id)
         if known is not None and known[0] >= event.stream_version:
-            return  # seen already
+            return known[1], known[2]  # seen already (a replay of an older event)
+        if event.type not in case_access.ACCESS_EVENTS:
+            return (known[1], known[2]) if known else (None, None)
         access = case_access.evolve(known[1] if known else None, event)
+        report_type = event.payload.get("report_type") or (known[2] if known else None)
         if access is not None:
-            await store.save_access(conn, case_id, event.stream_version, access)
+            await store.save_access(conn, case_id, event.stream_version, access, report_type)
+        return access, report_type
 
-    async def case_opened(self, conn: Conn, event: Envelope) -> None:
-        case = event.payload
-        rooms = self._contacts.for_place(case["state"], case["district"])
-        if not rooms:
-            log.warning(
-                "no control room listed for the case's place",
-                extra={"fields": {"state": case["state"], "district": case["district"]}},
-            )
-        messages = case_opened_messages(
-            event.event_id,
-            case,
-            rooms,
-            self._places.district_name(case["district"]),
-            self._templates,
+    async def route(
+        self,
+        conn: Conn,
+        event: Envelope,
+        route: Route,
+        access: CaseAccess | None,
+        report_type: str | None,
+    ) -> None:
+        case_id = str(event.payload["case_id"])
+        units, lost = recipients(route, event.payload, access, self._units)
+        place_area = (
+            Area(event.payload["state"], event.payload["district"])
+            if event.type == c.CASE_OPENED
+            else (access.owner if access else None)
         )
-        for message in messages:
-            stream = stream_for(message.notification_id)
-            if await self._store.stream_version(conn, stream) > 0:
-                continue
-            await self._store.append(
-                conn,
-                stream,
-                0,
-                [
-                    Draft(
-                        type=NOTIFICATION_QUEUED,
-                        payload=message.payload(case["case_id"]),
-                        actor=service_actor("notify"),
-                        jurisdiction=event.jurisdiction,
-                        correlation_id=event.correlation_id,
-                        causation_id=event.event_id,
-                    )
-                ],
-                publish_to=self._topic,
-            )
-            await conn.execute(
-                "INSERT INTO deliveries (notification_id, case_id, state, district, channel,"
-                " recipient_name, address, subject, body, template_id, trace)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                message.notification_id,
-                case["case_id"],
-                event.jurisdiction.state,
-                event.jurisdiction.district,
-                message.channel,
-                message.recipient_name,
-                message.address,
-                message.subject,
-                message.body,
-                message.template_id,
-                current_carrier(),
-            )
+        place = place_name(self._places, place_area)
+        cause = Cause(
+            str(event.event_id),
+            event.type,
+            event.event_id,
+            case_id,
+            event.jurisdiction,
+            event.correlation_id,
+            event.event_id,
+        )
+        for unit in units:
+            if not unit.phone and not unit.email:
+                lost.append(Unreachable("contact", unit.unit_id, "the unit has no phone or email"))
+        if route.digest:
+            units = [u for u in units if await self._first_in_window(conn, event, u, place)]
+        values = values_for(
+            event.type,
+            event.payload,
+            case_id=case_id,
+            place=place,
+            report_type=report_type,
+            places=self._places,
+        )
+        details = [
+            *details_for(event.type, event.payload),
+            ("Case / मामला", case_id),
+            ("Event / घटना", event.type),
+            ("At / समय", event.occurred_at.astimezone(IST).strftime("%Y-%m-%d %H:%M IST")),
+        ]
+        messages = compose(event.event_id, TEMPLATES[route.template], units, values, details)
+        await self._outbox.queue(conn, messages, cause, route)
+        await self._outbox.undeliverable(conn, cause, lost)
+
+    async def _first_in_window(self, conn: Conn, event: Envelope, unit: Any, place: str) -> bool:
+        """True when this follow-up goes now; False when it waits for the window's digest."""
+        case_id = uuid.UUID(event.payload["case_id"])
+        held = await store.window(conn, case_id, unit.state, unit.unit_id, event.type)
+        now_, after = digest.on_follow_up(held, self._clock(), self._digest_s)
+        key = {
+            "case_id": case_id,
+            "recipient_state": unit.state,
+            "recipient_unit": unit.unit_id,
+            "cause": event.type,
+            "place": place,
+            "state": event.jurisdiction.state,
+            "district": event.jurisdiction.district,
+            "correlation_id": event.correlation_id,
+        }
+        await store.save_window(conn, key, after)
+        return now_
+
+    async def reply(self, conn: Conn, event: Envelope) -> None:
+        p = event.payload
+        template = p["template"]
+        if template not in TEMPLATES:
+            log.warning("a reply names an unknown template", extra={"fields": {"t": template}})
+            template = "reply_not_filed"
+        message = reply(p["message_id"], p["to"], template, p["values"], "en")
+        cause = Cause(
+            f"reply:{p['message_id']}",
+            event.type,
+            event.event_id,
+            None,
+            event.jurisdiction,
+            event.correlation_id,
+            event.event_id,
+        )
+        await self._outbox.queue(conn, [message], cause, self._routes.reply)
+
+
+def digest_cause(window: dict[str, Any]) -> Cause:
+    ends = window["ends_at"].isoformat()
+    return Cause(
+        f"digest:{window['case_id']}:{window['recipient_state']}:{window['recipient_unit']}:{ends}",
+        window["cause"],
+        None,
+        str(window["case_id"]),
+        Jurisdiction(window["state"], window["district"]),
+        window["correlation_id"],
+        None,
+    )
+
+
+def digest_values(window: dict[str, Any], count: int) -> dict[str, str]:
+    return {
+        "count": str(count),
+        "ref": case_ref(str(window["case_id"])),
+        "district": window["place"],
+    }
