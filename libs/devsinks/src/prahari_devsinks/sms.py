@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,10 @@ class SmsGateway:
     status_by_reference: dict[str, str] = field(default_factory=dict)
     accepted_at: dict[str, float] = field(default_factory=dict)
     receipts_sent: list[dict[str, Any]] = field(default_factory=list)
+    # Crash drills: called with each reference as a request arrives (return False to take
+    # it no further) and once it is accepted.
+    on_receive: Callable[[str], bool] | None = None
+    on_accept: Callable[[str], None] | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _session: aiohttp.ClientSession | None = None
 
@@ -72,6 +77,8 @@ class SmsGateway:
             self.fail_next -= 1
             return web.json_response({"error": "try again"}, status=self.fail_status)
         reference = str(body.get("reference", ""))
+        if self.on_receive is not None and not self.on_receive(reference):
+            return web.json_response({"error": "not taken"}, status=503)
         first = reference not in self.ids_by_reference
         message_id = self.ids_by_reference.setdefault(reference, f"sms-{uuid.uuid4()}")
         if first:
@@ -81,6 +88,8 @@ class SmsGateway:
                 with self.path.open("a", encoding="utf-8") as handle:
                     line = {"id": message_id, "at": time.time(), **body}
                     handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+            if self.on_accept is not None:
+                self.on_accept(reference)
             if self.receipt_url and not self.drop_receipts:
                 task = asyncio.create_task(self._receipt(reference, message_id))
                 self._tasks.add(task)

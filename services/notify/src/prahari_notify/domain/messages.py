@@ -130,7 +130,7 @@ def details_for(event_type: str, payload: Mapping[str, Any]) -> list[tuple[str, 
         return [("Report / सूचना", p["report"]["description"])]
     if event_type == c.CASE_CLOSED:
         return [("Summary / सारांश", p["summary"])]
-    if "reason" in p and p["reason"]:
+    if p.get("reason"):
         return [("Reason / कारण", p["reason"])]
     return []
 
