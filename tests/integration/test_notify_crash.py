@@ -166,7 +166,7 @@ async def test_notify_killed_at_each_step_loses_nothing_and_doubles_no_sms(
                 sent = await pool.fetchval("SELECT count(*) FROM deliveries WHERE status = 'sent'")
             except asyncpg.UndefinedTableError:
                 return False
-            return sent == 2 * CASES
+            return bool(sent == 2 * CASES)
 
         await until(all_sent, within=120)
         assert notify.kills >= 4, "the drill should have killed notify at every planned step"
