@@ -311,6 +311,7 @@ def test_overdue_means_not_delivered_in_time() -> None:
     assert not is_overdue(_queued(), NOW)
     assert is_overdue(sent_sms, later)  # an SMS counts once its receipt says delivered
     assert not is_overdue(sent_mail, later)  # mail has no receipts: the relay took it
+    assert not is_overdue(sent_sms, later, sms_receipts=False)  # nor SMS without reports
 
 
 def test_the_breaker_opens_after_failures_and_lets_one_trial_through_after_cooling() -> None:

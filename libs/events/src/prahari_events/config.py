@@ -75,6 +75,7 @@ class CommonSettings:
     http_port: int
     trace_file: str | None
     log_level: str
+    db_pool_size: int = 10
 
     @classmethod
     def from_env(cls, env: Env, *, service: str, default_port: int) -> CommonSettings:
@@ -93,4 +94,5 @@ class CommonSettings:
             http_port=env.integer(f"PRAHARI_{service.upper()}_PORT", default_port),
             trace_file=env.optional("PRAHARI_TRACE_FILE"),
             log_level=env.text("PRAHARI_LOG_LEVEL", "INFO"),
+            db_pool_size=env.integer("PRAHARI_DB_POOL_SIZE", 10),
         )

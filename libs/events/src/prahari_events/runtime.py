@@ -37,7 +37,12 @@ def postgres_context(
     """Open the service's pool, bring its schema up to date, close the pool at shutdown."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        pool = await create_pool(common.database_url, common.db_schema, application=service)
+        pool = await create_pool(
+            common.database_url,
+            common.db_schema,
+            application=service,
+            max_size=common.db_pool_size,
+        )
         try:
             await migrate(pool, common.db_schema, migrations)
             app[POOL] = pool

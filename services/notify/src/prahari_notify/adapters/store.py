@@ -196,13 +196,56 @@ async def record(
         )
 
 
-async def overdue(conn: Conn, limit: int) -> list[dict[str, Any]]:
-    """Messages past their time to live and not delivered (not while an attempt is out)."""
+_RECORD_ATTEMPT = (
+    f"WITH appended AS (SELECT append_events({APPEND_PARAMS}))"
+    " UPDATE deliveries SET status = $11, attempts = $12, pinned_provider = $13,"
+    " last_failed_provider = coalesce($14, last_failed_provider),"
+    " provider_reference = coalesce($15, provider_reference),"
+    " last_error = coalesce($16, last_error),"
+    " next_attempt_at = coalesce($17, next_attempt_at),"
+    " version = $18, updated_at = now(), sending_provider = NULL, lease_until = NULL"
+    " WHERE notification_id = $10 AND EXISTS (SELECT 1 FROM appended)"
+)
+
+
+async def record_attempts(
+    conn: Conn, items: Sequence[tuple[uuid.UUID, PreparedAppend | None, Mapping[str, Any]]]
+) -> None:
+    """Many attempts' events and rows in one pipelined round of statements (the caller's
+    transaction makes them one commit); ConcurrencyError if any stream moved."""
+    args = []
+    for notification_id, append, changes in items:
+        assert append is not None
+        args.append(
+            (
+                *append.args,
+                notification_id,
+                changes["status"],
+                changes["attempts"],
+                changes["pinned_provider"],
+                changes.get("last_failed_provider"),
+                changes.get("provider_reference"),
+                changes.get("last_error"),
+                changes.get("next_attempt_at"),
+                append.expected_version + len(append.envelopes),
+            )
+        )
+    first = items[0][1]
+    assert first is not None
+    with first.conflicts():
+        await conn.executemany(_RECORD_ATTEMPT, args)
+
+
+async def overdue(conn: Conn, limit: int, *, sms_receipts: bool) -> list[dict[str, Any]]:
+    """Messages past their time to live and not delivered (not while an attempt is out);
+    an SMS the gateway took counts as delivered where gateways send no delivery reports."""
+    statuses = ["queued", "sent"] if sms_receipts else ["queued"]
     rows = await conn.fetch(
-        "SELECT * FROM deliveries WHERE status IN ('queued', 'sent') AND expires_at <= now()"
+        "SELECT * FROM deliveries WHERE status = ANY($2::text[]) AND expires_at <= now()"
         " AND (lease_until IS NULL OR lease_until < now())"
         " ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
         limit,
+        statuses,
     )
     return [dict(r) for r in rows]
 

@@ -159,12 +159,14 @@ def on_receipt(
     return [(c.NOTIFICATION_FAILED, _failed(n, max(n.attempts, 1), reason or "undelivered", True))]
 
 
-def is_overdue(n: Notification, now: datetime) -> bool:
-    """Not delivered within its time to live. An SMS is delivered when its receipt says so;
-    an email when the relay accepted it (mail has no delivery reports)."""
+def is_overdue(n: Notification, now: datetime, *, sms_receipts: bool = True) -> bool:
+    """Not delivered within its time to live. An SMS is delivered when its delivery report
+    says so (where the gateway sends reports; otherwise when the gateway took it); an email
+    when the relay took it (mail has no delivery reports)."""
     if n.expires_at is None or now < n.expires_at:
         return False
-    return n.state == State.QUEUED or (n.state == State.SENT and n.channel == "sms")
+    awaits_report = n.state == State.SENT and n.channel == "sms" and sms_receipts
+    return n.state == State.QUEUED or awaits_report
 
 
 def on_expiry(n: Notification, escalated_to: list[uuid.UUID]) -> list[Event]:

@@ -244,6 +244,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             digest_window_s=settings.digest_window_s,
             every_s=settings.sweep_s,
             clock=clock,
+            # Without delivery reports, an SMS the gateway took is as delivered as it gets.
+            sms_receipts=settings.receipt_secret is not None,
         )
 
         def wake() -> None:

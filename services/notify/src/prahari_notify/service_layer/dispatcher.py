@@ -17,6 +17,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 from prahari_events import catalogue as c
 from prahari_events.envelope import Draft, Jurisdiction, iso
 from prahari_events.errors import ConcurrencyError, DeliveryError
-from prahari_events.store import EventStore
+from prahari_events.store import EventStore, PreparedAppend
 from prahari_events.telemetry import current_carrier, span_from
 from prahari_notify.adapters import store
 from prahari_notify.adapters.providers import OutcomeUnknown, Outgoing, Provider
@@ -46,6 +47,17 @@ log = logging.getLogger("prahari.notify.dispatcher")
 Decide = Callable[[Notification, Mapping[str, Any]], tuple[list[Event], dict[str, Any]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A decision made on one notification, ready to write: its events and its row's new
+    values, against the version it was decided on."""
+
+    notification_id: uuid.UUID
+    events: list[Event]
+    append: PreparedAppend | None
+    changes: dict[str, Any]
+
+
 class Notifications:
     """Applies decisions to one notification: its new events and its row move together, or
     not at all; if the stream moved meanwhile (a receipt raced a send), decide again."""
@@ -55,49 +67,122 @@ class Notifications:
         self._store = store_
         self._topic = topic
 
+    def plan(self, row: Mapping[str, Any], decide: Decide) -> Plan:
+        n = store.notification_of(row)
+        events, changes = decide(n, row)
+        after = n
+        for event_type, payload in events:
+            after = evolve(after, event_type, payload)
+        changes = {
+            **changes,
+            "status": after.state.value,
+            "attempts": after.attempts,
+            "pinned_provider": after.pinned,
+        }
+        append = None
+        if events:
+            drafts = [
+                Draft(
+                    type=event_type,
+                    payload=payload,
+                    actor=ACTOR,
+                    jurisdiction=Jurisdiction(row["state"], row["district"]),
+                    correlation_id=row["correlation_id"] or uuid.uuid4(),
+                    causation_id=row["queued_event_id"],
+                )
+                for event_type, payload in events
+            ]
+            append = self._store.prepare(
+                stream_for(n.id), n.version, drafts, publish_to=self._topic
+            )
+        return Plan(n.id, events, append, changes)
+
     async def apply(
-        self, notification_id: uuid.UUID, decide: Decide, *, release: bool = False
+        self,
+        notification_id: uuid.UUID,
+        decide: Decide,
+        *,
+        release: bool = False,
+        row: Mapping[str, Any] | None = None,
     ) -> list[Event] | None:
-        """The events appended; None when there is no such notification."""
+        """The events appended; None when there is no such notification. Given the row as
+        last read (a dispatcher's claim), the first try saves reading it again."""
         for _ in range(10):
-            row = await store.load(self._pool, notification_id)
+            if row is None:
+                row = await store.load(self._pool, notification_id)
             if row is None:
                 return None
-            n = store.notification_of(row)
-            events, changes = decide(n, row)
-            if not events and not changes and not release:
+            plan = self.plan(row, decide)
+            if not plan.events and not release:
                 return []
-            after = n
-            for event_type, payload in events:
-                after = evolve(after, event_type, payload)
-            changes = {
-                **changes,
-                "status": after.state.value,
-                "attempts": after.attempts,
-                "pinned_provider": after.pinned,
-            }
-            append = None
-            if events:
-                drafts = [
-                    Draft(
-                        type=event_type,
-                        payload=payload,
-                        actor=ACTOR,
-                        jurisdiction=Jurisdiction(row["state"], row["district"]),
-                        correlation_id=row["correlation_id"] or uuid.uuid4(),
-                        causation_id=row["queued_event_id"],
-                    )
-                    for event_type, payload in events
-                ]
-                append = self._store.prepare(
-                    stream_for(notification_id), n.version, drafts, publish_to=self._topic
-                )
             try:
-                await store.record(self._pool, notification_id, append, changes, release=release)
+                await store.record(
+                    self._pool, notification_id, plan.append, plan.changes, release=release
+                )
             except ConcurrencyError:
+                row = None  # it moved: read it again and decide again
                 continue
-            return events
+            return plan.events
         raise ConcurrencyError(f"notification {notification_id} kept moving")
+
+    async def apply_many(self, batch: Sequence[tuple[Mapping[str, Any], Decide]]) -> None:
+        """Record many attempts' outcomes in one transaction: one commit for the batch, the
+        costly part of recording. If any stream moved, each is redone on its own."""
+        plans = [self.plan(row, decide) for row, decide in batch]
+        if all(p.append is not None for p in plans):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await store.record_attempts(
+                        conn, [(p.notification_id, p.append, p.changes) for p in plans]
+                    )
+                return
+            except ConcurrencyError:
+                pass
+        for (_, decide), plan in zip(batch, plans, strict=True):
+            await self.apply(plan.notification_id, decide, release=True)
+
+
+class Recorder:
+    """Gathers the outcomes of a dispatcher's attempts and records them in batches: while
+    one batch commits, the next gathers, so a busy dispatcher commits many outcomes at once
+    and an idle one records each at once."""
+
+    def __init__(self, notifications: Notifications, max_batch: int = 64) -> None:
+        self._notifications = notifications
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[
+            tuple[Mapping[str, Any], Decide, asyncio.Future[None]] | None
+        ] = asyncio.Queue()
+
+    async def record(self, row: Mapping[str, Any], decide: Decide) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((row, decide, done))
+        await done
+
+    def stop(self) -> None:
+        self._queue.put_nowait(None)
+
+    async def run(self) -> None:
+        stopping = False
+        while not stopping:
+            item = await self._queue.get()
+            batch = []
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self._max_batch or self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            stopping = item is None
+            if not batch:
+                continue
+            try:
+                await self._notifications.apply_many([(row, decide) for row, decide, _ in batch])
+            except Exception as exc:  # each waiter learns, and its attempt's lease recovers it
+                for _, _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for _, _, done in batch:
+                done.set_result(None)
 
 
 class ChannelDispatcher:
@@ -133,6 +218,12 @@ class ChannelDispatcher:
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        # The bound is on provider calls: an attempt frees its slot as soon as the provider
+        # answered, and its outcome is recorded while the next message is already out (its
+        # lease keeps it from being claimed again meanwhile).
+        self._sending = 0
+        self._claim_batch = max(1, concurrency // 4)
+        self._recorder = Recorder(notifications)
 
     @property
     def provider_names(self) -> list[str]:
@@ -146,20 +237,24 @@ class ChannelDispatcher:
         self._wake.set()
 
     async def run(self) -> None:
+        recorder = asyncio.create_task(self._recorder.run())
         try:
             while not self._stopping.is_set():
-                free = self._concurrency - len(self._inflight)
+                free = self._concurrency - self._sending
                 claimed: list[dict[str, Any]] = []
-                if free > 0:
+                # Claim a few slots' worth at a time, not one per finished send: each claim
+                # is a transaction, and its commit the costly part.
+                if free >= self._claim_batch or (free > 0 and not self._sending):
                     try:
                         claimed = await self._claim(free)
                     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                         log.warning("claim failed", extra={"fields": {"error": repr(exc)}})
                 for row in claimed:
+                    self._sending += 1
                     task = asyncio.create_task(self._attempt(row))
                     self._inflight.add(task)
                     task.add_done_callback(self._done)
-                if len(claimed) < free or free == 0:
+                if len(claimed) < free or free < self._claim_batch:
                     # Nothing more due, or full: wait for a slot, new work, or the poll.
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
@@ -169,6 +264,8 @@ class ChannelDispatcher:
             # message the provider may already have.
             if self._inflight:
                 await asyncio.gather(*self._inflight, return_exceptions=True)
+            self._recorder.stop()
+            await recorder
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
@@ -225,7 +322,11 @@ class ChannelDispatcher:
         ) as span:
             # The provider sees this span as the parent of its work.
             outgoing = _traced(outgoing)
-            outcome = await self._try(provider, outgoing, ask_first)
+            try:
+                outcome = await self._try(provider, outgoing, ask_first)
+            finally:
+                self._sending -= 1
+                self._wake.set()
             if outcome.kind != "accepted":
                 span.set_status(Status(StatusCode.ERROR, outcome.reason))
         now = self._clock()
@@ -265,7 +366,8 @@ class ChannelDispatcher:
                 changes["provider_reference"] = outcome.reference
             return events + more, changes
 
-        await self._notifications.apply(row["notification_id"], decide, release=True)
+        claimed = {**row, "attempts": attempt, "sending_provider": provider.name}
+        await self._recorder.record(claimed, decide)
 
     async def _try(self, provider: Provider, outgoing: Outgoing, ask_first: bool) -> Outcome:
         name = provider.name

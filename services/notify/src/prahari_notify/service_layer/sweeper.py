@@ -51,6 +51,7 @@ class Sweeper:
         digest_window_s: float,
         every_s: float,
         clock: Callable[[], datetime],
+        sms_receipts: bool,
     ) -> None:
         self._pool = pool
         self._store = store_
@@ -61,6 +62,7 @@ class Sweeper:
         self._digest_s = digest_window_s
         self._every_s = every_s
         self._clock = clock
+        self._sms_receipts = sms_receipts
         self._stopping = asyncio.Event()
         self.on_queued: Callable[[], None] = lambda: None
 
@@ -84,14 +86,14 @@ class Sweeper:
 
     async def expire(self, batch: int = 100) -> int:
         async with self._pool.acquire() as conn, conn.transaction():
-            rows = await store.overdue(conn, batch)
+            rows = await store.overdue(conn, batch, sms_receipts=self._sms_receipts)
             for row in rows:
                 await self._expire(conn, row)
         return len(rows)
 
     async def _expire(self, conn: Conn, row: dict[str, Any]) -> None:
         n = store.notification_of(row)
-        if not is_overdue(n, self._clock()):
+        if not is_overdue(n, self._clock(), sms_receipts=self._sms_receipts):
             return
         escalated: list[uuid.UUID] = []
         unit = (
