@@ -3,6 +3,8 @@ states, backoff, the circuit breaker and digests."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -12,9 +14,10 @@ import pytest
 
 from prahari_events import catalogue as c
 from prahari_events import lgd
-from prahari_events.errors import ConfigError
+from prahari_events.errors import ConfigError, DeliveryError
 from prahari_events.policy import Area, CaseAccess, UnitRef
 from prahari_events.units import parse_units
+from prahari_notify.adapters.providers import mime
 from prahari_notify.domain import digest
 from prahari_notify.domain.breaker import Breaker, choose
 from prahari_notify.domain.messages import compose, values_for
@@ -365,3 +368,36 @@ def test_digest_windows() -> None:
     assert w2.held == 0
     count, w3 = digest.at_window_end(w2, NOW + timedelta(seconds=200), 60)
     assert (count, w3) == (0, None)  # a quiet window closes
+
+
+def test_a_built_email_reads_back_whole_in_hindi_and_english() -> None:
+    raw = mime(
+        sender="Prahari <alerts@prahari.local>",
+        recipient_name="District Control Room, Sonbhadra",
+        recipient="dcr-184@control-room.prahari.test",
+        subject="[Prahari] New case 8786C783 / नया मामला",
+        message_id="<n-1@prahari.local>",
+        headers={
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "X-Injected": "a\r\nBcc: someone@example.test",
+        },
+        body="PRAHARI ALERT\n\nप्रहरी सूचना: सोनभद्र में नया मामला\n" * 40,
+    )
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(message["Subject"]) == "[Prahari] New case 8786C783 / नया मामला"
+    assert message["To"].addresses[0].display_name == "District Control Room, Sonbhadra"
+    assert message["To"].addresses[0].addr_spec == "dcr-184@control-room.prahari.test"
+    assert message["Bcc"] is None  # a line break in data never makes a header
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert body.get_content().count("प्रहरी सूचना: सोनभद्र में नया मामला") == 40
+    with pytest.raises(DeliveryError):
+        mime(
+            sender="a@b.c",
+            recipient_name="x",
+            recipient="not an address",
+            subject="s",
+            message_id="<m>",
+            headers={},
+            body="b",
+        )

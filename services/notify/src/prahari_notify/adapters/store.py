@@ -59,17 +59,22 @@ _QUEUE_COLUMNS = (
 )
 
 
-async def queue(conn: Conn, append: PreparedAppend, row: Mapping[str, Any]) -> None:
-    """notification.queued and its deliveries row in one statement: one round trip."""
-    values = [row[c.strip()] for c in _QUEUE_COLUMNS.split(",")]
-    placeholders = ", ".join(f"${i}" for i in range(10, 10 + len(values)))
-    with append.conflicts():
-        await conn.execute(
-            f"WITH appended AS (SELECT append_events({APPEND_PARAMS}))"
-            f" INSERT INTO deliveries ({_QUEUE_COLUMNS}) SELECT {placeholders} FROM appended",
-            *append.args,
-            *values,
-        )
+_QUEUE_NAMES = [c.strip() for c in _QUEUE_COLUMNS.split(",")]
+_QUEUE = (
+    f"WITH appended AS (SELECT append_events({APPEND_PARAMS}))"
+    f" INSERT INTO deliveries ({_QUEUE_COLUMNS})"
+    f" SELECT {', '.join(f'${i}' for i in range(10, 10 + len(_QUEUE_NAMES)))} FROM appended"
+)
+
+
+async def queue(conn: Conn, items: Sequence[tuple[PreparedAppend, Mapping[str, Any]]]) -> None:
+    """Each notification.queued with its deliveries row, one statement each, pipelined in
+    one round of messages to the server."""
+    if not items:
+        return
+    args = [(*append.args, *(row[c] for c in _QUEUE_NAMES)) for append, row in items]
+    with items[0][0].conflicts():
+        await conn.executemany(_QUEUE, args)
 
 
 def notification_of(row: Mapping[str, Any]) -> Notification:

@@ -77,12 +77,17 @@ class Outbox:
         route: Route,
         *,
         digest_of: int | None = None,
+        fresh: bool = False,
     ) -> list[uuid.UUID]:
+        """`fresh`: the cause is an event this consumer has not processed before, so no
+        message derived from it can exist yet (processed_messages guarantees it)."""
         if not messages:
             return []
-        have = await store.existing(conn, [m.notification_id for m in messages])
+        ids = [m.notification_id for m in messages]
+        have = set() if fresh else await store.existing(conn, ids)
         expires_at = self._clock() + timedelta(seconds=route.ttl_s)
         trace = current_carrier()
+        items = []
         for m in messages:
             if m.notification_id in have:
                 continue
@@ -98,33 +103,35 @@ class Outbox:
                 stream_for(m.notification_id), 0, [draft], publish_to=self._topic
             )
             unit = m.recipient
-            await store.queue(
-                conn,
-                append,
-                {
-                    "notification_id": m.notification_id,
-                    "case_id": uuid.UUID(cause.case_id) if cause.case_id else None,
-                    "state": cause.jurisdiction.state,
-                    "district": cause.jurisdiction.district,
-                    "channel": m.channel,
-                    "recipient_name": m.recipient_name,
-                    "address": m.address,
-                    "subject": m.subject,
-                    "body": m.body,
-                    "template_id": m.template_id,
-                    "trace": trace,
-                    "correlation_id": cause.correlation_id,
-                    "queued_event_id": append.envelopes[0].event_id,
-                    "recipient_state": unit.state if unit else None,
-                    "recipient_unit": unit.unit_id if unit else None,
-                    "template": m.template,
-                    "cause": cause.event_type,
-                    "cause_event_id": cause.event_id,
-                    "expires_at": expires_at,
-                    "escalate": route.escalate and unit is not None,
-                },
+            items.append(
+                (
+                    append,
+                    {
+                        "notification_id": m.notification_id,
+                        "case_id": uuid.UUID(cause.case_id) if cause.case_id else None,
+                        "state": cause.jurisdiction.state,
+                        "district": cause.jurisdiction.district,
+                        "channel": m.channel,
+                        "recipient_name": m.recipient_name,
+                        "address": m.address,
+                        "subject": m.subject,
+                        "body": m.body,
+                        "template_id": m.template_id,
+                        "trace": trace,
+                        "correlation_id": cause.correlation_id,
+                        "queued_event_id": append.envelopes[0].event_id,
+                        "recipient_state": unit.state if unit else None,
+                        "recipient_unit": unit.unit_id if unit else None,
+                        "template": m.template,
+                        "cause": cause.event_type,
+                        "cause_event_id": cause.event_id,
+                        "expires_at": expires_at,
+                        "escalate": route.escalate and unit is not None,
+                    },
+                )
             )
-        return [m.notification_id for m in messages]
+        await store.queue(conn, items)
+        return ids
 
     async def undeliverable(self, conn: Conn, cause: Cause, lost: Sequence[Unreachable]) -> None:
         """A recipient the rule named and no one can reach: an event, never a silent skip."""
@@ -247,7 +254,7 @@ class NotifyHandlers:
             ("At / समय", event.occurred_at.astimezone(IST).strftime("%Y-%m-%d %H:%M IST")),
         ]
         messages = compose(event.event_id, TEMPLATES[route.template], units, values, details)
-        await self._outbox.queue(conn, messages, cause, route)
+        await self._outbox.queue(conn, messages, cause, route, fresh=True)
         await self._outbox.undeliverable(conn, cause, lost)
 
     async def _first_in_window(self, conn: Conn, event: Envelope, unit: Any, place: str) -> bool:
