@@ -292,3 +292,55 @@ async def test_a_consumer_process_killed_after_its_effect_and_before_its_commit(
         )
         == 1
     )
+
+
+async def test_in_batch_mode_one_bad_message_costs_its_batch_a_retry_not_an_effect(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    test_id: str,
+) -> None:
+    # Ten events of one stream (one partition, so one fetch), one of them twice, and one
+    # whose handler always fails: the batch rolls back whole, then goes one by one.
+    envelopes = [report_envelope(registry) for _ in range(10)]
+    key = envelopes[0].stream_id.encode()
+    bad = envelopes[6].event_id
+    for envelope in [*envelopes[:4], envelopes[3], *envelopes[4:]]:
+        await producer.send_and_wait(
+            topics.reports, registry.encode(envelope), key=key, headers=envelope_headers(envelope)
+        )
+
+    class FailsOnOne(Effects):
+        bad_calls = 0
+
+        async def __call__(self, conn: Conn, envelope: Envelope) -> None:
+            if envelope.event_id == bad:
+                self.bad_calls += 1
+                raise KeyError("a bug")
+            await super().__call__(conn, envelope)
+
+    handler = FailsOnOne()
+    consumer = IdempotentConsumer(
+        name="test-consumer",
+        group_id=f"g-{test_id}",
+        topics=[topics.reports],
+        bootstrap=KAFKA,
+        pool=pool,
+        registry=registry,
+        handler=handler,
+        producer=producer,
+        deadletter_topic=topics.deadletter,
+        tracer=no_op_tracer(),
+        batch=True,
+    )
+    async with running(consumer):
+        await eventually(lambda: _dead(consumer))
+        await eventually(lambda: _at_least(consumer, 9))
+    effects = await pool.fetch("SELECT event_id, count(*) AS n FROM effects GROUP BY event_id")
+    assert {r["event_id"] for r in effects} == {e.event_id for e in envelopes} - {bad}
+    assert {r["n"] for r in effects} == {1}
+    # Tried once in the batch (which rolled back with it), then three times on its own.
+    assert handler.bad_calls == 4
+    dead = await read_topic(topics.deadletter, at_least=1)
+    assert [dict(d.headers)["event-id"] for d in dead] == [str(bad).encode()]

@@ -7,6 +7,11 @@ durable. A message that can never be processed (bad contract, or a handler that 
 failing for a reason retrying cannot fix) goes to the dead-letter topic with the reason, and
 the consumer moves on; a retriable failure (database or network down) is retried, so a
 partition waits rather than losing anything.
+
+In batch mode (for handlers whose effects on different messages do not lock against each
+other) the messages of one fetch from one partition share a transaction: one commit for
+many. If anything in the batch fails, it rolls back whole and each message is processed on
+its own, as above, so one poison message costs its batch a retry, never an effect.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class IdempotentConsumer:
         group_id: str | None = None,
         max_attempts: int = 3,
         wants: frozenset[str] | None = None,
+        batch: bool = False,
     ) -> None:
         # `name` is the consumer's identity in processed-message records: every instance of
         # one consumer, in every process, must share it (the services use the group name).
@@ -88,6 +94,7 @@ class IdempotentConsumer:
         # write (None: every type). A service that follows a busy topic for one event type
         # then pays nothing for the rest.
         self._wants = wants
+        self._batch = batch
         self._stopping = asyncio.Event()
         self.processed = 0
         self.dead_lettered = 0
@@ -112,8 +119,11 @@ class IdempotentConsumer:
                 batch = await consumer.getmany(timeout_ms=300, max_records=100)
                 for tp, messages in batch.items():
                     done: ConsumerRecord[bytes, bytes] | None = None
+                    one_by_one = messages
+                    if self._batch and len(messages) > 1 and await self._process_batch(messages):
+                        done, one_by_one = messages[-1], []
                     try:
-                        for message in messages:
+                        for message in one_by_one:
                             await self._process(message)
                             done = message
                     except _Stopped:
@@ -191,19 +201,70 @@ class IdempotentConsumer:
                         return
                     await self._pause(min(0.1 * 2**attempt, 5.0))
 
+    async def _process_batch(self, messages: Sequence[ConsumerRecord[bytes, bytes]]) -> bool:
+        """All of a fetch's messages in one transaction; False (nothing done) if any of them
+        needs the one-by-one path: a bad contract, or a failing handler."""
+        todo: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
+        for message in messages:
+            declared = dict(message.headers).get("event-type")
+            if (
+                self._wants is not None
+                and declared is not None
+                and declared.decode(errors="replace") not in self._wants
+            ):
+                continue
+            try:
+                envelope = self._registry.decode(message.value or b"")
+            except InvalidEvent:
+                return False
+            if self._wants is None or envelope.type in self._wants:
+                todo.append((message, envelope))
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                for message, envelope in todo:
+                    carrier = kafka_headers_to_carrier(list(message.headers))
+                    with span_from(
+                        self._tracer,
+                        f"{message.topic} process",
+                        carrier,
+                        SpanKind.CONSUMER,
+                        **{
+                            "messaging.system": "kafka",
+                            "messaging.consumer.group.name": self._group_id,
+                            "messaging.destination.name": message.topic,
+                            "messaging.kafka.offset": message.offset,
+                            "prahari.event.type": envelope.type,
+                            "prahari.event.id": str(envelope.event_id),
+                        },
+                    ):
+                        await self._record_and_handle(conn, message, envelope)
+        except Exception as exc:
+            log.info(
+                "a batch failed; its messages go one by one",
+                extra={"fields": {"consumer": self.name, "error": repr(exc)}},
+            )
+            return False
+        self.processed += len(todo)
+        return True
+
+    async def _record_and_handle(
+        self, conn: Conn, message: ConsumerRecord[bytes, bytes], envelope: Envelope
+    ) -> None:
+        fresh = await conn.fetchval(
+            'INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")'
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
+            self.name,
+            envelope.event_id,
+            message.topic,
+            message.partition,
+            message.offset,
+        )
+        if fresh:
+            await self._handler(conn, envelope)
+
     async def _apply(self, message: ConsumerRecord[bytes, bytes], envelope: Envelope) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            fresh = await conn.fetchval(
-                'INSERT INTO processed_messages (consumer, event_id, topic, partition, "offset")'
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true",
-                self.name,
-                envelope.event_id,
-                message.topic,
-                message.partition,
-                message.offset,
-            )
-            if fresh:
-                await self._handler(conn, envelope)
+            await self._record_and_handle(conn, message, envelope)
 
     async def _dead_letter(self, message: ConsumerRecord[bytes, bytes], reason: str) -> None:
         headers = [

@@ -76,6 +76,7 @@ def idempotent_consumer(
     handler: Handler,
     deadletter_topic: str,
     wants: frozenset[str] | None = None,
+    batch: bool = False,
 ) -> IdempotentConsumer:
     """A consumer on the app's pool, producer (for dead letters) and tracer."""
     return IdempotentConsumer(
@@ -89,6 +90,7 @@ def idempotent_consumer(
         deadletter_topic=deadletter_topic,
         tracer=app[TRACER],
         wants=wants,
+        batch=batch,
     )
 
 

@@ -264,6 +264,9 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             handler=handlers,
             deadletter_topic=topics.deadletter,
             wants=handlers.wants,
+            # One transaction per fetch: notify's effects on different cases never lock
+            # against each other, and a commit per event was its costliest part.
+            batch=True,
         )
         async with (
             background(app, "outbox-relay", relay.run(), relay.stop),
