@@ -375,6 +375,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         ),
         deadletter_topic=topics.deadletter,
         wants=CaseHandlers.WANTS,
+        batch=True,
     )
     clock = SlaClock(app[POOL], app[STORE], topics.case_events, poll_s=settings.timer_poll_s)
     # Cleanup runs in reverse: the consumer and the timers stop first, then the relay flushes

@@ -50,6 +50,10 @@ class Outgoing:
 class Provider(Protocol):
     name: str
 
+    async def close(self) -> None:
+        """Let go of kept connections."""
+        ...
+
     async def send(self, message: Outgoing) -> str | None:
         """Deliver, returning the provider's reference; raise DeliveryError on failure."""
         ...
@@ -118,6 +122,9 @@ class HttpSmsGateway:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise OutcomeUnknown(f"SMS gateway {self.name} gave no answer: {exc!r}") from None
 
+    async def close(self) -> None:
+        return None  # the session belongs to the caller
+
     async def status(self, notification_id: str) -> tuple[str, str | None] | None:
         try:
             async with self._session.get(
@@ -181,18 +188,40 @@ _ADDRESS = re.compile(r"[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+")
 
 
 class SmtpSender:
+    """An SMTP relay, over connections kept open between messages (up to `keep` idle ones):
+    a new connection per message cost more round trips than the message itself. Each step
+    of the SMTP conversation says what a failure there means: before DATA nothing was sent
+    (a stale kept connection is replaced at once; anything else is a definite failure); a
+    refusal of DATA is definite too; no answer to DATA is "outcome unknown"."""
+
     def __init__(
-        self, name: str, host: str, port: int, mail_from: str, *, timeout_s: float
+        self, name: str, host: str, port: int, mail_from: str, *, timeout_s: float, keep: int = 8
     ) -> None:
         self.name = name
         self._host = host
         self._port = port
         self._from = mail_from
+        self._sender = parseaddr(mail_from)[1]
         self._timeout = timeout_s
+        self._keep = keep
+        self._idle: list[aiosmtplib.SMTP] = []
 
     async def status(self, notification_id: str) -> tuple[str, str | None] | None:
         # SMTP cannot be asked; a resend carries the same Message-ID instead.
         raise NotImplementedError
+
+    async def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        smtp = aiosmtplib.SMTP(hostname=self._host, port=self._port, timeout=self._timeout)
+        try:
+            await smtp.connect()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            smtp.close()
+            raise DeliveryError(f"SMTP {self.name} unreachable: {exc!r}", retriable=True) from None
+        return smtp
 
     async def send(self, message: Outgoing) -> str | None:
         # A stable Message-ID: a resend after a crash is recognisably the same message.
@@ -209,26 +238,56 @@ class SmtpSender:
             headers=headers,
             body=message.body,
         )
+        kept = self._idle.pop() if self._idle else None
+        if kept is not None and not kept.is_connected:
+            kept.close()
+            kept = None
+        smtp = kept or await self._connect()
         try:
-            await aiosmtplib.send(
-                data,
-                sender=parseaddr(self._from)[1],
-                recipients=[message.address],
-                hostname=self._host,
-                port=self._port,
-                timeout=self._timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
+            await self._envelope(smtp, message.address, reused=smtp is kept)
+        except _Stale:
+            smtp.close()
+            smtp = await self._connect()
+            await self._envelope(smtp, message.address, reused=False)
+        try:
+            await smtp.data(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            smtp.close()
+            raise DeliveryError(
+                f"SMTP {self.name} {exc.code}: {exc.message}", retriable=not 500 <= exc.code < 600
+            ) from None
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            smtp.close()
+            # Mail may go out once more after this, with the same Message-ID, and only then.
+            raise OutcomeUnknown(f"SMTP {self.name} gave no answer: {exc!r}") from None
+        if len(self._idle) < self._keep:
+            self._idle.append(smtp)
+        else:
+            smtp.close()
+        return message_id
+
+    async def _envelope(self, smtp: aiosmtplib.SMTP, recipient: str, *, reused: bool) -> None:
+        """MAIL and RCPT: nothing is sent yet, so every failure here is definite."""
+        try:
+            await smtp.mail(self._sender)
+            await smtp.rcpt(recipient)
+        except aiosmtplib.SMTPRecipientRefused as exc:
+            smtp.close()  # not kept with a half-made envelope on it
             raise DeliveryError(f"recipient refused: {exc}", retriable=False) from None
         except aiosmtplib.SMTPResponseException as exc:
+            smtp.close()
             raise DeliveryError(
                 f"SMTP {self.name} {exc.code}: {exc.message}", retriable=not 500 <= exc.code < 600
             ) from None
         except ValueError as exc:  # aiosmtplib's address checks
+            smtp.close()
             raise DeliveryError(f"invalid address: {exc}", retriable=False) from None
-        except (aiosmtplib.SMTPConnectError, ConnectionRefusedError) as exc:
-            raise DeliveryError(f"SMTP {self.name} unreachable: {exc!r}", retriable=True) from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            # Mail may go out once more after this, with the same Message-ID, and only then.
-            raise OutcomeUnknown(f"SMTP {self.name} gave no answer: {exc!r}") from None
-        return message_id
+            if reused:
+                raise _Stale from None  # the relay closed a kept connection
+            smtp.close()
+            raise DeliveryError(f"SMTP {self.name} failed: {exc!r}", retriable=True) from None
+
+
+class _Stale(Exception):
+    """A kept connection the relay had closed: nothing was sent on it."""

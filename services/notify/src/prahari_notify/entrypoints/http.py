@@ -211,6 +211,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     retry = RetryPolicy(settings.retry_base_s, settings.retry_cap_s, settings.max_attempts)
     breakers: dict[str, Breaker] = app[BREAKERS]
     async with aiohttp.ClientSession() as session:
+        by_channel = _providers(settings, session)
         dispatchers = [
             ChannelDispatcher(
                 pool,
@@ -227,7 +228,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                 tracer=tracer,
                 clock=clock,
             )
-            for channel, providers in _providers(settings, session).items()
+            for channel, providers in by_channel.items()
         ]
         for d in dispatchers:
             for p in d.provider_names:
@@ -276,6 +277,9 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             background(app, "consumer", consumer.run(), consumer.stop),
         ):
             yield
+        for providers in by_channel.values():
+            for provider in providers:
+                await provider.close()
 
 
 def create_app(
