@@ -132,6 +132,27 @@ class Smtp:
             self._server = None
 
 
+def opened_payload(**overrides: Any) -> dict[str, Any]:
+    """A case.opened payload (less its case id) for a tip filed by the Robertsganj station."""
+    now = datetime.now(UTC)
+    return {
+        "report_id": str(uuid.uuid4()),
+        "report_type": "smuggling_tip",
+        "description": "बिहार सीमा पर अवैध शराब से भरा ट्रक",
+        "state": UP,
+        "district": SONBHADRA,
+        "reported_by": {"unit_id": STATION_REF["unit_id"], "role": "reporter",
+                        "kind": "police_station", "state": UP, "district": SONBHADRA},
+        "reported_at": now.isoformat(),
+        "assign_by": (now + timedelta(minutes=5)).isoformat(),
+        "decide_by": (now + timedelta(minutes=100)).isoformat(),
+        "identifiers": [],
+        "estimated_reach": None,
+        "sla": {"assign": 300, "acknowledge": 600, "field_report": 3600, "close": 6000},
+        **overrides,
+    }  # fmt: skip
+
+
 async def until(cond: Callable[[], Any], *, within: float = 10.0) -> Any:
     """Wait for `cond` (plain or async) to be truthy; fail after `within` seconds."""
     deadline = time.monotonic() + within
@@ -198,23 +219,7 @@ class Rig:
             dispatcher.wake()
 
     async def open_case(self, **overrides: Any) -> Envelope:
-        now = datetime.now(UTC)
-        payload = {
-            "report_id": str(uuid.uuid4()),
-            "report_type": "smuggling_tip",
-            "description": "बिहार सीमा पर अवैध शराब से भरा ट्रक",
-            "state": UP,
-            "district": SONBHADRA,
-            "reported_by": {"unit_id": STATION_REF["unit_id"], "role": "reporter",
-                            "kind": "police_station", "state": UP, "district": SONBHADRA},
-            "reported_at": now.isoformat(),
-            "assign_by": (now + timedelta(minutes=5)).isoformat(),
-            "decide_by": (now + timedelta(minutes=100)).isoformat(),
-            "identifiers": [],
-            "estimated_reach": None,
-            "sla": {"assign": 300, "acknowledge": 600, "field_report": 3600, "close": 6000},
-            **overrides,
-        }  # fmt: skip
+        payload = opened_payload(**overrides)
         event = self.event("case.opened", payload)
         await self.deliver(event)
         return event

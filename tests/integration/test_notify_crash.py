@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from prahari_events.db import create_pool, drop_schema
 from prahari_events.envelope import Actor, Draft, Jurisdiction
 from prahari_events.kafka import Topics
 from tests.factories import SONBHADRA, UP
-from tests.notify_support import Sms, Smtp, notify_env, until, write_units
+from tests.notify_support import Sms, Smtp, notify_env, opened_payload, until, write_units
 from tests.support import DATABASE_URL, free_port, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -40,27 +40,7 @@ def _opened(case_id: uuid.UUID) -> Any:
     now = datetime.now(UTC)
     draft = Draft(
         type="case.opened",
-        payload={
-            "case_id": str(case_id),
-            "report_id": str(uuid.uuid4()),
-            "report_type": "seizure",
-            "description": "चेकपोस्ट पर नकदी जब्त",
-            "state": UP,
-            "district": SONBHADRA,
-            "reported_by": {
-                "unit_id": "UP-SON-PS-ROBERTSGANJ",
-                "role": "reporter",
-                "kind": "police_station",
-                "state": UP,
-                "district": SONBHADRA,
-            },
-            "reported_at": now.isoformat(),
-            "assign_by": (now + timedelta(minutes=5)).isoformat(),
-            "decide_by": (now + timedelta(minutes=100)).isoformat(),
-            "identifiers": [],
-            "estimated_reach": None,
-            "sla": {"assign": 300, "acknowledge": 600, "field_report": 3600, "close": 6000},
-        },
+        payload={"case_id": str(case_id), **opened_payload(report_type="seizure")},
         actor=Actor("service:cases", "system", "service"),
         jurisdiction=Jurisdiction(UP, SONBHADRA),
         correlation_id=case_id,

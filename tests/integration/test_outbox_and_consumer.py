@@ -122,6 +122,8 @@ def _consumer(
     producer: AIOKafkaProducer,
     handler: Effects,
     group: str,
+    *,
+    batch: bool = False,
 ) -> IdempotentConsumer:
     return IdempotentConsumer(
         name="test-consumer",
@@ -134,6 +136,7 @@ def _consumer(
         producer=producer,
         deadletter_topic=topics.deadletter,
         tracer=no_op_tracer(),
+        batch=batch,
     )
 
 
@@ -321,19 +324,7 @@ async def test_in_batch_mode_one_bad_message_costs_its_batch_a_retry_not_an_effe
             await super().__call__(conn, envelope)
 
     handler = FailsOnOne()
-    consumer = IdempotentConsumer(
-        name="test-consumer",
-        group_id=f"g-{test_id}",
-        topics=[topics.reports],
-        bootstrap=KAFKA,
-        pool=pool,
-        registry=registry,
-        handler=handler,
-        producer=producer,
-        deadletter_topic=topics.deadletter,
-        tracer=no_op_tracer(),
-        batch=True,
-    )
+    consumer = _consumer(pool, registry, topics, producer, handler, f"g-{test_id}", batch=True)
     async with running(consumer):
         await eventually(lambda: _dead(consumer))
         await eventually(lambda: _at_least(consumer, 9))

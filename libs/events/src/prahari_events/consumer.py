@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
@@ -143,17 +143,24 @@ class IdempotentConsumer:
             # finds them processed. Nothing is lost, nothing is doubled.
             log.warning("offset commit failed", extra={"fields": {"error": repr(exc)}})
 
-    async def _process(self, message: ConsumerRecord[bytes, bytes]) -> None:
-        if self._wants is not None:
-            # The type is in a header, so a message of another type is not even decoded.
-            declared = dict(message.headers).get("event-type")
-            if declared is not None and declared.decode(errors="replace") not in self._wants:
-                return
-        carrier = kafka_headers_to_carrier(list(message.headers))
-        with span_from(
+    def _passed_over(self, message: ConsumerRecord[bytes, bytes]) -> bool:
+        """A type the handler does not act on: the type is in a header, so such a message
+        is not even decoded."""
+        declared = dict(message.headers).get("event-type")
+        return (
+            self._wants is not None
+            and declared is not None
+            and declared.decode(errors="replace") not in self._wants
+        )
+
+    def _span(
+        self, message: ConsumerRecord[bytes, bytes]
+    ) -> contextlib.AbstractContextManager[Span]:
+        """The message's processing span, a child of the producer's trace in its headers."""
+        return span_from(
             self._tracer,
             f"{message.topic} process",
-            carrier,
+            kafka_headers_to_carrier(list(message.headers)),
             SpanKind.CONSUMER,
             **{
                 "messaging.system": "kafka",
@@ -161,7 +168,12 @@ class IdempotentConsumer:
                 "messaging.destination.name": message.topic,
                 "messaging.kafka.offset": message.offset,
             },
-        ) as span:
+        )
+
+    async def _process(self, message: ConsumerRecord[bytes, bytes]) -> None:
+        if self._passed_over(message):
+            return
+        with self._span(message) as span:
             try:
                 envelope = self._registry.decode(message.value or b"")
             except InvalidEvent as exc:
@@ -206,12 +218,7 @@ class IdempotentConsumer:
         needs the one-by-one path: a bad contract, or a failing handler."""
         todo: list[tuple[ConsumerRecord[bytes, bytes], Envelope]] = []
         for message in messages:
-            declared = dict(message.headers).get("event-type")
-            if (
-                self._wants is not None
-                and declared is not None
-                and declared.decode(errors="replace") not in self._wants
-            ):
+            if self._passed_over(message):
                 continue
             try:
                 envelope = self._registry.decode(message.value or b"")
@@ -222,21 +229,9 @@ class IdempotentConsumer:
         try:
             async with self._pool.acquire() as conn, conn.transaction():
                 for message, envelope in todo:
-                    carrier = kafka_headers_to_carrier(list(message.headers))
-                    with span_from(
-                        self._tracer,
-                        f"{message.topic} process",
-                        carrier,
-                        SpanKind.CONSUMER,
-                        **{
-                            "messaging.system": "kafka",
-                            "messaging.consumer.group.name": self._group_id,
-                            "messaging.destination.name": message.topic,
-                            "messaging.kafka.offset": message.offset,
-                            "prahari.event.type": envelope.type,
-                            "prahari.event.id": str(envelope.event_id),
-                        },
-                    ):
+                    with self._span(message) as span:
+                        span.set_attribute("prahari.event.type", envelope.type)
+                        span.set_attribute("prahari.event.id", str(envelope.event_id))
                         await self._record_and_handle(conn, message, envelope)
         except Exception as exc:
             log.info(

@@ -237,11 +237,10 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                 )
         sweeper = Sweeper(
             pool,
-            store_,
+            notifications,
             outbox,
             app[ROUTES],
             app[UNITS],
-            topic=topics.notify_events,
             digest_window_s=settings.digest_window_s,
             every_s=settings.sweep_s,
             clock=clock,

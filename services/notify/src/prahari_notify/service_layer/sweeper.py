@@ -16,23 +16,21 @@ from typing import Any
 import asyncpg
 
 from prahari_events.db import Conn
-from prahari_events.envelope import Draft, Jurisdiction
+from prahari_events.envelope import Jurisdiction
 from prahari_events.policy import UnitRef
-from prahari_events.store import EventStore
 from prahari_events.units import UnitDirectory
 from prahari_notify.adapters import store
 from prahari_notify.domain import digest
 from prahari_notify.domain.messages import case_ref, compose
-from prahari_notify.domain.notification import evolve, is_overdue, on_expiry
+from prahari_notify.domain.notification import is_overdue, on_expiry
 from prahari_notify.domain.routing import RoutingTable, next_level
 from prahari_notify.domain.templates import TEMPLATES
+from prahari_notify.service_layer.dispatcher import Notifications
 from prahari_notify.service_layer.handlers import (
-    ACTOR,
     Cause,
     Outbox,
     digest_cause,
     digest_values,
-    stream_for,
 )
 
 log = logging.getLogger("prahari.notify.sweeper")
@@ -42,23 +40,21 @@ class Sweeper:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        store_: EventStore,
+        notifications: Notifications,
         outbox: Outbox,
         routes: RoutingTable,
         units: UnitDirectory,
         *,
-        topic: str,
         digest_window_s: float,
         every_s: float,
         clock: Callable[[], datetime],
         sms_receipts: bool,
     ) -> None:
         self._pool = pool
-        self._store = store_
+        self._notifications = notifications
         self._outbox = outbox
         self._routes = routes
         self._units = units
-        self._topic = topic
         self._digest_s = digest_window_s
         self._every_s = every_s
         self._clock = clock
@@ -118,27 +114,8 @@ class Sweeper:
             details = [("Case / मामला", case_id or "-"), ("Not delivered to", unit.name)]
             messages = compose(cause.key, TEMPLATES["alert_expired"], above, values, details)
             escalated = await self._outbox.queue(conn, messages, cause, self._routes.expiry)
-        events = on_expiry(n, escalated)
-        after = n
-        for event_type, payload in events:
-            after = evolve(after, event_type, payload)
-        append = self._store.prepare(
-            stream_for(n.id),
-            n.version,
-            [
-                Draft(
-                    type=t,
-                    payload=p,
-                    actor=ACTOR,
-                    jurisdiction=Jurisdiction(row["state"], row["district"]),
-                    correlation_id=row["correlation_id"] or uuid.uuid4(),
-                    causation_id=row["queued_event_id"],
-                )
-                for t, p in events
-            ],
-            publish_to=self._topic,
-        )
-        await store.record(conn, n.id, append, {"status": after.state.value}, release=False)
+        plan = self._notifications.plan(row, lambda n, _row: (on_expiry(n, escalated), {}))
+        await store.record(conn, n.id, plan.append, plan.changes, release=False)
         log.warning(
             "alert expired undelivered",
             extra={"fields": {"notification_id": str(n.id), "escalated_to": len(escalated)}},
