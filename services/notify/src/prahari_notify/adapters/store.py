@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from prahari_events import policy
 from prahari_events.db import Conn
 from prahari_events.policy import CaseAccess
 from prahari_events.store import APPEND_PARAMS, PreparedAppend
@@ -33,15 +34,17 @@ async def save_access(
     conn: Conn, case_id: uuid.UUID, version: int, access: CaseAccess, report_type: str | None
 ) -> None:
     await conn.execute(
-        "INSERT INTO case_access (case_id, version, access, report_type) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO case_access (case_id, version, access, report_type, readers)"
+        " VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT (case_id) DO UPDATE SET version = excluded.version,"
-        " access = excluded.access,"
+        " access = excluded.access, readers = excluded.readers,"
         " report_type = coalesce(excluded.report_type, case_access.report_type)"
         " WHERE case_access.version < excluded.version",
         case_id,
         version,
         case_access.to_json(access),
         report_type,
+        policy.read_keys(access),
     )
 
 
@@ -330,13 +333,17 @@ async def deliveries(pool: asyncpg.Pool, case_id: uuid.UUID) -> list[dict[str, A
     return [dict(r) for r in rows]
 
 
-async def unarrived(pool: asyncpg.Pool, status: str, limit: int) -> list[dict[str, Any]]:
-    """Failed or expired messages, newest first, with their case's access for the caller to
-    filter by the shared policy."""
+async def unarrived(
+    pool: asyncpg.Pool, status: str, keys: Sequence[str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Failed or expired messages, newest first, of the cases whose readers share one of
+    `keys` (the shared policy's keys of the asking unit; None for an auditor: all)."""
     rows = await pool.fetch(
-        f"SELECT {_SHOWN}, a.access FROM deliveries d JOIN case_access a USING (case_id)"
-        " WHERE d.status = $1 ORDER BY d.created_at DESC LIMIT $2",
+        f"SELECT {_SHOWN} FROM deliveries d JOIN case_access a USING (case_id)"
+        " WHERE d.status = $1 AND ($3::text[] IS NULL OR a.readers && $3::text[])"
+        " ORDER BY d.created_at DESC LIMIT $2",
         status,
         limit,
+        keys,
     )
     return [dict(r) for r in rows]

@@ -41,7 +41,6 @@ from prahari_events.web import (
 from prahari_notify.adapters import store
 from prahari_notify.adapters.providers import HttpSmsGateway, Provider, SmtpSender
 from prahari_notify.config import Settings
-from prahari_notify.domain import access as case_access
 from prahari_notify.domain.breaker import Breaker
 from prahari_notify.domain.notification import RetryPolicy
 from prahari_notify.domain.routing import RoutingTable, load_routes
@@ -108,13 +107,9 @@ async def list_notifications(request: web.Request) -> web.Response:
     pool = request.app[POOL]
     if query["state"] is not None:
         # What never arrived, of the cases this unit may see (the shared policy decides).
-        rows = await store.unarrived(pool, query["state"], query["limit"])
-        visible = [
-            {k: v for k, v in r.items() if k != "access"}
-            for r in rows
-            if policy.may_read(unit, case_access.from_json(dict(r["access"])))
-        ]
-        return json_response({"state": query["state"], "notifications": _shown(unit, visible)})
+        keys = None if policy.is_auditor(unit) else policy.unit_keys(unit)
+        rows = await store.unarrived(pool, query["state"], keys, query["limit"])
+        return json_response({"state": query["state"], "notifications": _shown(unit, rows)})
     case_id: uuid.UUID = query["case_id"]
     # The shared policy, over notify's own projection of the case: a case the unit may not
     # see does not exist here either.
