@@ -144,14 +144,14 @@ class EventStore:
             up_to_version,
             as_of,
         )
-        return [self._registry.decode(r["body"]) for r in rows]
+        return [self._registry.decode_stored(r["body"]) for r in rows]
 
     async def read_all(
         self, conn: Conn | asyncpg.Pool, after: Position, limit: int = 500
     ) -> list[tuple[Position, Envelope]]:
         """Every event in one global order, decoded and upcast; see read_all_records."""
         records = await self.read_all_records(conn, after, limit)
-        return [(r.position, self._registry.decode(r.body)) for r in records]
+        return [(r.position, self._registry.decode_stored(r.body)) for r in records]
 
     async def read_all_records(
         self, conn: Conn | asyncpg.Pool, after: Position, limit: int = 500
