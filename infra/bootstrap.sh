@@ -33,6 +33,7 @@ if [ ! -f .venv/.editable ] || [ -n "$(find libs services -name pyproject.toml -
   # --no-deps: every dependency came from the lock above; --no-build-isolation: build with
   # the locked setuptools instead of fetching whatever is newest.
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
-    -e libs/events -e libs/devsinks -e services/intake -e services/cases -e services/notify
+    -e libs/events -e libs/devsinks -e services/intake -e services/cases -e services/notify \
+    -e libs/audit
   touch .venv/.editable
 fi

@@ -10,12 +10,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from marshmallow import Schema, fields
 
+from prahari_audit.verify import verify
 from prahari_events.envelope import Actor, Draft, Jurisdiction
 from prahari_events.kafka import Topics
 from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
-from prahari_events.verify import verify
 from tests.support import read_topic, relay_connection
 
 pytestmark = pytest.mark.integration

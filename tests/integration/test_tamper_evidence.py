@@ -1,4 +1,4 @@
-"""Tamper evidence: prahari-verify finds any edit or deletion of stored history."""
+"""Tamper evidence: prahari-audit verify finds any edit or deletion of stored history."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import sys
 import asyncpg
 import pytest
 
+from prahari_audit.verify import verify
 from prahari_events.store import EventStore, chain_hash
-from prahari_events.verify import verify
 from tests.factories import report_draft
 from tests.support import DATABASE_URL
 
@@ -27,11 +27,12 @@ async def _run_verify(schema: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "prahari_events.verify",
-        "--schema",
-        schema,
+        "prahari_audit.cli",
         "--database-url",
         DATABASE_URL,
+        "verify",
+        "--schema",
+        schema,
         stdout=asyncio.subprocess.PIPE,
         env={**os.environ},
     )
@@ -64,7 +65,7 @@ async def test_an_edited_event_is_named(pool: asyncpg.Pool, store: EventStore, s
     )
     code, out = await _run_verify(schema)
     assert code == 1
-    assert out.startswith("BROKEN: stream case-b version 2")
+    assert out.startswith(f"{schema}: BROKEN: stream case-b version 2")
     assert "edited" in out
 
 
@@ -107,3 +108,16 @@ async def test_columns_that_disagree_with_the_hashed_body_are_found(
     report = await verify(pool)
     assert [(b.stream_id, b.stream_version) for b in report.broken] == [("case-a", 1)]
     assert "type" in report.broken[0].reason
+
+
+async def test_an_edited_recorded_at_is_found(pool: asyncpg.Pool, store: EventStore) -> None:
+    # Moving an event in time (to pass it off as recorded before a deadline) is an edit too.
+    await _history(pool, store)
+    await _tamper(
+        pool,
+        "UPDATE events SET recorded_at = recorded_at - interval '1 hour'"
+        " WHERE stream_id = 'case-b' AND stream_version = 3",
+    )
+    report = await verify(pool)
+    assert [(b.stream_id, b.stream_version) for b in report.broken] == [("case-b", 3)]
+    assert "recorded_at" in report.broken[0].reason

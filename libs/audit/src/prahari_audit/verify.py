@@ -2,9 +2,9 @@
 
 For each stream, in version order: versions run 1, 2, 3 ... with no gap (a deleted event
 leaves one); each event's prev_hash is its predecessor's hash; its hash is
-SHA-256(prev_hash || body); and the indexed columns agree with the body. Any edit of a stored
-event's bytes, any deletion inside a stream, and any reordering is found, and the first
-broken event is named.
+SHA-256(prev_hash || body); and the indexed columns, `recorded_at` among them, agree with the
+body. Any edit of a stored event's bytes or of its columns, any deletion inside a stream,
+and any reordering is found, and the first broken event is named.
 
 What a per-stream chain cannot show on its own: the removal of a stream's newest events, or a
 rewrite of a whole chain by someone who also recomputes every later hash. For those the
@@ -13,17 +13,12 @@ chain heads must be anchored elsewhere; the published copy on Kafka is one such 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import os
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
-from prahari_events.db import create_pool
+from prahari_events.envelope import iso
 from prahari_events.store import GENESIS, chain_hash
 
 
@@ -55,8 +50,8 @@ async def verify(pool: asyncpg.Pool, *, batch: int = 1000) -> Report:
     expected_version, prev_hash, stream_ok = 1, GENESIS, True
     async with pool.acquire() as conn, conn.transaction(readonly=True, isolation="repeatable_read"):
         cursor = conn.cursor(
-            "SELECT stream_id, stream_version, event_id, type, version, body, prev_hash, hash"
-            " FROM events ORDER BY stream_id, stream_version",
+            "SELECT stream_id, stream_version, event_id, type, version, recorded_at, body,"
+            " prev_hash, hash FROM events ORDER BY stream_id, stream_version",
             prefetch=batch,
         )
         async for row in cursor:
@@ -97,47 +92,9 @@ def _problem(row: asyncpg.Record, expected_version: int, prev_hash: bytes) -> st
         "event_id": str(row["event_id"]),
         "type": row["type"],
         "version": row["version"],
+        "recorded_at": iso(row["recorded_at"]),
     }
     disagreeing = sorted(k for k, v in columns.items() if body.get(k) != v)
     if disagreeing:
         return f"columns disagree with the hashed body: {', '.join(disagreeing)}"
     return None
-
-
-async def _main(url: str, schema: str) -> int:
-    pool = await create_pool(url, schema, application="prahari-verify", max_size=1)
-    try:
-        report = await verify(pool)
-    finally:
-        await pool.close()
-    if report.broken:
-        print(f"BROKEN: {report.broken[0]}")
-        for more in report.broken[1:]:
-            print(f"also broken: {more}")
-        print(
-            f"{len(report.broken)} of {report.streams} streams broken; {report.events} events read"
-        )
-        return 1
-    print(f"ok: {report.events} events in {report.streams} streams, every hash chain intact")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="prahari-verify",
-        description="Check every stream's hash chain in a service's event store; exits 1 and "
-        "names the first broken event when history was edited or deleted.",
-    )
-    parser.add_argument("--schema", required=True, help="the service's schema: cases, notify")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
-        ),
-    )
-    args = parser.parse_args(argv)
-    return asyncio.run(_main(args.database_url, args.schema))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

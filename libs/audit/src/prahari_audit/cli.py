@@ -1,0 +1,181 @@
+"""prahari-audit: one command per auditor's question. Human-readable by default, `--json`
+for machines; exit 0 when all is well, 1 on any finding (a broken chain, a case that did not
+exist), 2 on a usage error.
+
+    prahari-audit verify [--schema cases --schema notify]
+    prahari-audit as-of --case ID --at 2024-04-11T14:05:00+05:30
+    prahari-audit timeline --case ID
+
+It only reads: each command runs in a read-only transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from prahari_audit.timeline import Entry, case_timeline
+from prahari_audit.verify import verify
+from prahari_cases.domain.case import replay, stream_for
+from prahari_events.catalogue import build_registry
+from prahari_events.db import create_pool
+from prahari_events.store import EventStore
+
+DEFAULT_URL = "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prahari-audit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument("--cases-schema", default="cases")
+    parser.add_argument("--notify-schema", default="notify")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify", help="every stream's hash chain, recorded_at included")
+    check.add_argument(
+        "--schema", action="append", help="a service's schema (default: cases and notify)"
+    )
+    as_of = commands.add_parser("as-of", help="a case as it stood at a moment, from its events")
+    as_of.add_argument("--case", required=True, type=uuid.UUID)
+    as_of.add_argument("--at", required=True, type=_moment)
+    timeline = commands.add_parser("timeline", help="everything that happened to a case")
+    timeline.add_argument("--case", required=True, type=uuid.UUID)
+    return parser
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the time with its offset, e.g. +05:30 or Z")
+    return moment
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"prahari-audit: cannot read the stores: {exc}", file=sys.stderr)
+        return 2
+
+
+def verify_alias() -> int:
+    """`prahari-verify --schema S` as before: now `prahari-audit verify --schema S`."""
+    return main(["verify", *sys.argv[1:]])
+
+
+async def _run(args: argparse.Namespace) -> int:
+    if args.command == "verify":
+        return await _verify(args)
+    if args.command == "as-of":
+        return await _as_of(args)
+    return await _timeline(args)
+
+
+def _out(args: argparse.Namespace, document: Any, lines: list[str]) -> None:
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, default=str, indent=1))
+    else:
+        print("\n".join(lines))
+
+
+async def _verify(args: argparse.Namespace) -> int:
+    schemas = args.schema or [args.cases_schema, args.notify_schema]
+    found: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for schema in schemas:
+        pool = await create_pool(args.database_url, schema, application="prahari-audit", max_size=1)
+        try:
+            report = await verify(pool)
+        finally:
+            await pool.close()
+        found.append(
+            {
+                "schema": schema,
+                "events": report.events,
+                "streams": report.streams,
+                "broken": [str(b) for b in report.broken],
+            }
+        )
+        if report.broken:
+            lines.append(f"{schema}: BROKEN: {report.broken[0]}")
+            lines += [f"{schema}: also broken: {more}" for more in report.broken[1:]]
+            lines.append(
+                f"{schema}: {len(report.broken)} of {report.streams} streams broken;"
+                f" {report.events} events read"
+            )
+        else:
+            lines.append(
+                f"{schema}: ok: {report.events} events in {report.streams} streams,"
+                " every hash chain intact"
+            )
+    _out(args, {"schemas": found}, lines)
+    return 1 if any(f["broken"] for f in found) else 0
+
+
+async def _as_of(args: argparse.Namespace) -> int:
+    pool = await create_pool(
+        args.database_url, args.cases_schema, application="prahari-audit", max_size=1
+    )
+    try:
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            events = await EventStore(build_registry()).read_stream(
+                conn, stream_for(args.case), as_of=args.at
+            )
+    finally:
+        await pool.close()
+    case = replay(events)
+    if case is None:
+        _out(args, {"case_id": str(args.case), "at": args.at, "case": None},
+             [f"case {args.case} did not exist at {args.at.isoformat()}"])  # fmt: skip
+        return 1
+    view = case.to_json()
+    assignee = view.get("assignee") or {}
+    lines = [
+        f"case {view['case_id']} as it stood at {args.at.isoformat()}"
+        f" (after {len(events)} events, version {view['version']})",
+        f"  status     {view['status']} (level {view['level']})",
+        f"  owner      state {view['state']}, district {view['district']}",
+        f"  assignee   {assignee.get('unit_id', '-')}",
+        "  shares     " + (", ".join(json.dumps(s) for s in view["shares"]) or "-"),
+        f"  seizures   {len(view.get('seizures', []))}",
+        *(
+            f"    {s.get('category')} {s.get('quantity')} {s.get('unit')} ({s.get('agency')})"
+            for s in view["seizures"]
+        ),
+    ]
+    _out(args, {"case_id": str(args.case), "at": args.at, "case": view}, lines)
+    return 0
+
+
+async def _timeline(args: argparse.Namespace) -> int:
+    entries = await case_timeline(
+        args.database_url, args.case, cases=args.cases_schema, notify=args.notify_schema
+    )
+    if not entries:
+        _out(args, {"case_id": str(args.case), "entries": []}, [f"no case {args.case}"])
+        return 1
+    _out(
+        args,
+        {"case_id": str(args.case), "entries": [e.to_json() for e in entries]},
+        [_line(e) for e in entries],
+    )
+    return 0
+
+
+def _line(e: Entry) -> str:
+    who = f"{e.actor} ({e.actor_state if e.actor_state is not None else '-'})"
+    return f"{e.at.isoformat(timespec='seconds')}  {e.service:<7} {e.type:<28} {who:<34} {e.what}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

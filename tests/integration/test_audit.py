@@ -1,0 +1,89 @@
+"""prahari-audit against the real stores: a case as it stood at a moment, and a case's
+timeline across cases and notify (notify's messages about the case included)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from prahari_audit.cli import main
+from prahari_cases.domain.case import stream_for
+from prahari_events.kafka import Topics
+from prahari_events.store import EventStore
+from tests.cases_support import SON_ROOM, SQUAD, do
+from tests.notify_support import notify_rig, until
+from tests.support import DATABASE_URL
+
+pytestmark = pytest.mark.integration
+
+
+async def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    """Run prahari-audit as an auditor would (its own event loop), with --json."""
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["--database-url", DATABASE_URL, "--json", *argv])
+    return code, json.loads(capsys.readouterr().out)
+
+
+async def test_as_of_shows_the_case_as_it_stood_then(
+    cases: Any, open_case: Any, schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_id = await open_case()
+    await asyncio.sleep(0.05)
+    between = datetime.now(UTC)
+    await asyncio.sleep(0.05)
+    await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+    code, then = await audit(capsys, "--cases-schema", schema, "as-of", "--case", case_id,
+                             "--at", between.isoformat())  # fmt: skip
+    assert code == 0
+    assert (then["case"]["status"], then["case"]["assignee"]) == ("open", None)
+    code, now = await audit(capsys, "--cases-schema", schema, "as-of", "--case", case_id,
+                            "--at", datetime.now(UTC).isoformat())  # fmt: skip
+    assert now["case"]["status"] == "assigned"
+    assert now["case"]["assignee"]["unit_id"] == SQUAD.unit_id
+    code, before = await audit(capsys, "--cases-schema", schema, "as-of", "--case", case_id,
+                               "--at", "2020-01-01T00:00:00+05:30")  # fmt: skip
+    assert (code, before["case"]) == (1, None)
+
+
+async def test_a_timeline_follows_a_case_into_notify(
+    cases: Any,
+    open_case: Any,
+    schema: str,
+    pool: asyncpg.Pool,
+    store: EventStore,
+    topics: Topics,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case_id = await open_case()
+    await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+    notify_schema = f"{schema}_n"
+    async with notify_rig(topics, notify_schema, tmp_path) as rig:
+        # notify takes the case's events as its consumer would from Kafka.
+        rig.case_id = uuid.UUID(case_id)
+        await rig.deliver(*await store.read_stream(pool, stream_for(uuid.UUID(case_id))))
+
+        async def sent() -> bool:
+            rows = await rig.rows()
+            return len(rows) >= 3 and all(r["status"] == "sent" for r in rows)
+
+        await until(sent)
+        code, found = await audit(capsys, "--cases-schema", schema, "--notify-schema",
+                                  notify_schema, "timeline", "--case", case_id)  # fmt: skip
+    assert code == 0
+    kinds = [(e["service"], e["type"]) for e in found["entries"]]
+    assert kinds[:2] == [("cases", "case.opened"), ("cases", "case.assigned")]
+    assert ("notify", "notification.queued") in kinds
+    assert kinds.count(("notify", "notification.sent")) == 3  # room SMS and email, squad SMS
+    times = [e["at"] for e in found["entries"]]
+    assert times == sorted(times)
+    code, none = await audit(capsys, "--cases-schema", schema, "timeline", "--case",
+                             str(uuid.uuid4()))  # fmt: skip
+    assert (code, none["entries"]) == (1, [])
