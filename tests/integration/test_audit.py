@@ -87,3 +87,35 @@ async def test_a_timeline_follows_a_case_into_notify(
     code, none = await audit(capsys, "--cases-schema", schema, "timeline", "--case",
                              str(uuid.uuid4()))  # fmt: skip
     assert (code, none["entries"]) == (1, [])
+
+
+async def test_an_export_verifies_offline_and_an_edit_in_it_is_named(
+    cases: Any, open_case: Any, schema: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    since = datetime.now(UTC)
+    first, second = await open_case(), await open_case()
+    await do(cases, first, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+    out = tmp_path / "export"
+    code, written = await audit(capsys, "--cases-schema", schema, "--notify-schema", "none",
+                                "export", "--from", since.isoformat(),
+                                "--to", datetime.now(UTC).isoformat(), "--state", "9",
+                                "--out", str(out))  # fmt: skip
+    assert (code, written["events"]) == (0, 3)
+    sheet = out.with_suffix(".csv").read_bytes()
+    assert sheet.startswith("\ufeff".encode())  # so that a spreadsheet reads UTF-8
+    assert second in sheet.decode("utf-8")
+    code, checked = await audit(capsys, "verify-export", str(out.with_suffix(".jsonl")))
+    assert (code, checked["findings"]) == (0, [])
+    # Another state's window has none of these; an edited line is named.
+    _, elsewhere = await audit(capsys, "--cases-schema", schema, "--notify-schema", "none",
+                               "export", "--from", since.isoformat(),
+                               "--to", datetime.now(UTC).isoformat(), "--state", "10",
+                               "--out", str(tmp_path / "bihar"))  # fmt: skip
+    assert elsewhere["events"] == 0
+    jsonl = out.with_suffix(".jsonl")
+    lines = jsonl.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("case.opened", "case.closed", 1)
+    jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, checked = await audit(capsys, "verify-export", str(jsonl))
+    assert code == 1
+    assert checked["findings"][0].startswith("line 2:")
