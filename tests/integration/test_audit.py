@@ -18,8 +18,9 @@ from prahari_cases.domain.case import stream_for
 from prahari_events.kafka import Topics
 from prahari_events.store import EventStore
 from tests.cases_support import SON_ROOM, SQUAD, do
+from tests.factories import AUDITOR
 from tests.notify_support import notify_rig, until
-from tests.support import DATABASE_URL
+from tests.support import DATABASE_URL, bearer
 
 pytestmark = pytest.mark.integration
 
@@ -75,15 +76,28 @@ async def test_a_timeline_follows_a_case_into_notify(
             return len(rows) >= 3 and all(r["status"] == "sent" for r in rows)
 
         await until(sent)
+        # An auditor looks at the case, and at its messages.
+        assert (await cases.get(f"/v1/cases/{case_id}", headers=bearer(AUDITOR))).status == 200
+        listed = await rig.client.get(
+            "/v1/notifications", params={"case_id": case_id}, headers=bearer(AUDITOR)
+        )
+        assert listed.status == 200
         code, found = await audit(capsys, "--cases-schema", schema, "--notify-schema",
                                   notify_schema, "timeline", "--case", case_id)  # fmt: skip
     assert code == 0
-    kinds = [(e["service"], e["type"]) for e in found["entries"]]
+    kinds = [(e["service"], e["type"]) for e in found["entries"] if e["event_id"]]
     assert kinds[:2] == [("cases", "case.opened"), ("cases", "case.assigned")]
     assert ("notify", "notification.queued") in kinds
     assert kinds.count(("notify", "notification.sent")) == 3  # room SMS and email, squad SMS
     times = [e["at"] for e in found["entries"]]
     assert times == sorted(times)
+    reads = [
+        (e["service"], e["type"], e["actor"]) for e in found["entries"] if e["event_id"] is None
+    ]
+    assert reads[-2:] == [
+        ("cases", "read: case", AUDITOR.unit_id),
+        ("notify", "read: case.notifications", AUDITOR.unit_id),
+    ]
     code, none = await audit(capsys, "--cases-schema", schema, "timeline", "--case",
                              str(uuid.uuid4()))  # fmt: skip
     assert (code, none["entries"]) == (1, [])

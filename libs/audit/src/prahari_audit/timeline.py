@@ -2,8 +2,9 @@
 notification about it in notify's store (queued, each attempt, sent, delivered or not), in
 the order they were recorded. Read in one read-only snapshot per store.
 
-Not yet here: the report as intake received it (it lives on Kafka, read from the topic by a
-later step) and who read the case (the access log is a later step too).
+Who read the case comes from each service's access log, in the same order. Not yet here:
+the report as intake received it (it lives on Kafka; reading it from the topic is a later
+step).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Entry:
     actor: str
     actor_state: int | None
     what: str
-    event_id: uuid.UUID
+    event_id: uuid.UUID | None  # None for a read: reads are not events
     causation_id: uuid.UUID | None
 
     def to_json(self) -> dict[str, Any]:
@@ -39,7 +40,7 @@ class Entry:
             "actor": self.actor,
             "actor_state": self.actor_state,
             "what": self.what,
-            "event_id": str(self.event_id),
+            "event_id": str(self.event_id) if self.event_id else None,
             "causation_id": str(self.causation_id) if self.causation_id else None,
         }
 
@@ -73,8 +74,7 @@ def _entry(service: str, event: Envelope) -> Entry:
     )
 
 
-async def _read(url: str, schema: str, sql: str, *args: object) -> list[Envelope]:
-    registry = build_registry()
+async def _rows(url: str, schema: str, sql: str, *args: object) -> list[asyncpg.Record]:
     pool = await create_pool(url, schema, application="prahari-audit", max_size=1)
     try:
         async with (
@@ -86,8 +86,35 @@ async def _read(url: str, schema: str, sql: str, *args: object) -> list[Envelope
         return []  # that service has no store here (yet)
     finally:
         await pool.close()
+    return list(rows)
+
+
+async def _read(url: str, schema: str, sql: str, *args: object) -> list[Envelope]:
+    registry = build_registry()
     # Read back from the services' own stores: validated when written, hashed since.
-    return [registry.decode_stored(r["body"]) for r in rows]
+    return [registry.decode_stored(r["body"]) for r in await _rows(url, schema, sql, *args)]
+
+
+async def _reads(url: str, schema: str, service: str, case_id: uuid.UUID) -> list[Entry]:
+    rows = await _rows(
+        url,
+        schema,
+        "SELECT at, unit_id, role, state, what, detail FROM access_log WHERE case_id = $1",
+        case_id,
+    )
+    return [
+        Entry(
+            r["at"],
+            service,
+            f"read: {r['what']}",
+            r["unit_id"],
+            r["state"],
+            f"by a {r['role']}",
+            None,
+            None,
+        )
+        for r in rows
+    ]
 
 
 async def case_timeline(url: str, case_id: uuid.UUID, *, cases: str, notify: str) -> list[Entry]:
@@ -111,4 +138,6 @@ async def case_timeline(url: str, case_id: uuid.UUID, *, cases: str, notify: str
     )
     entries = [_entry("cases", e) for e in case_events]
     entries += [_entry("notify", e) for e in notifications]
+    entries += await _reads(url, cases, "cases", case_id)
+    entries += await _reads(url, notify, "notify", case_id)
     return sorted(entries, key=lambda e: (e.at, e.service != "cases"))

@@ -19,7 +19,10 @@ Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 def event_store_migrations() -> list[Migration]:
     base = resources.files("prahari_events") / "sql"
-    return [("events/001_eventstore.sql", (base / "001_eventstore.sql").read_text("utf-8"))]
+    return [
+        (f"events/{name}", (base / name).read_text("utf-8"))
+        for name in ("001_eventstore.sql", "002_access_log.sql")
+    ]
 
 
 def package_migrations(package: str, prefix: str) -> list[Migration]:

@@ -46,6 +46,7 @@ from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
+from prahari_events.reads import record_read
 from prahari_events.registry import canonical_json
 from prahari_events.runtime import (
     POOL,
@@ -131,6 +132,8 @@ async def get_case(request: web.Request) -> web.Response:
         if then is None:
             raise NotFound("the case did not exist yet at that moment")
         case = then
+    as_of = {"as_of": query["as_of"].isoformat()} if query["as_of"] else None
+    await record_read(request.app[POOL], unit, "case", case_id=case_id, detail=as_of)
     return json_response(case.to_json(), headers=_etag(case.version))
 
 
@@ -139,6 +142,7 @@ async def get_case_events(request: web.Request) -> web.Response:
     case_id = _case_id(request)
     await _readable(request, unit, case_id)
     events = await request.app[STORE].read_stream(request.app[POOL], stream_for(case_id))
+    await record_read(request.app[POOL], unit, "case.events", case_id=case_id)
     return json_response({"case_id": str(case_id), "events": [e.to_json() for e in events]})
 
 
@@ -154,6 +158,7 @@ async def get_timeline(request: web.Request) -> web.Response:
         return found.name if found else None
 
     narrator = Narrator(request.app[PLACES], unit_name)
+    await record_read(request.app[POOL], unit, "case.timeline", case_id=case_id)
     return json_response({"case_id": str(case_id), "timeline": [narrator.line(e) for e in events]})
 
 
@@ -202,6 +207,11 @@ async def list_cases(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"cases": cases}
     if len(cases) == query["limit"]:
         body["next"] = encode_cursor(cases[-1])
+    # One entry per page: what was asked and how many cases it showed.
+    page = {k: str(v) for k, v in request.query.items()}
+    await record_read(
+        request.app[POOL], unit, "cases.list", detail={"query": page, "count": len(cases)}
+    )
     return json_response(body)
 
 

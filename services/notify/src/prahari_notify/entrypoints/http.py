@@ -20,6 +20,7 @@ from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import NotFound
 from prahari_events.kafka import Topics
+from prahari_events.reads import record_read
 from prahari_events.runtime import (
     POOL,
     background,
@@ -109,6 +110,9 @@ async def list_notifications(request: web.Request) -> web.Response:
         # What never arrived, of the cases this unit may see (the shared policy decides).
         keys = None if policy.is_auditor(unit) else policy.unit_keys(unit)
         rows = await store.unarrived(pool, query["state"], keys, query["limit"])
+        await record_read(
+            pool, unit, "notifications.list", detail={"state": query["state"], "count": len(rows)}
+        )
         return json_response({"state": query["state"], "notifications": _shown(unit, rows)})
     case_id: uuid.UUID = query["case_id"]
     # The shared policy, over notify's own projection of the case: a case the unit may not
@@ -117,6 +121,7 @@ async def list_notifications(request: web.Request) -> web.Response:
     if known is None or not policy.may_read(unit, known[1]):
         raise NotFound("no such case")
     found = await store.deliveries(pool, case_id)
+    await record_read(pool, unit, "case.notifications", case_id=case_id)
     return json_response({"case_id": str(case_id), "notifications": _shown(unit, found)})
 
 
@@ -133,6 +138,9 @@ async def notification_events(request: web.Request) -> web.Response:
     if known is None or not policy.may_read(unit, known[1]):
         raise NotFound("no such notification")
     events = await request.app[STORE].read_stream(pool, stream_for(notification_id))
+    await record_read(
+        pool, unit, "notification.events", case_id=case_id, detail={"id": str(notification_id)}
+    )
     shown = [e.to_json() for e in events]
     if unit.role == "reporter":
         for event in shown:  # not the control room's phone or address
