@@ -16,11 +16,12 @@ import pytest
 from prahari_audit.cli import main
 from prahari_cases.domain.case import stream_for
 from prahari_events.kafka import Topics
+from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from tests.cases_support import SON_ROOM, SQUAD, do
-from tests.factories import AUDITOR
+from tests.factories import AUDITOR, report_envelope
 from tests.notify_support import notify_rig, until
-from tests.support import DATABASE_URL, bearer
+from tests.support import DATABASE_URL, bearer, publish
 
 pytestmark = pytest.mark.integration
 
@@ -128,8 +129,38 @@ async def test_an_export_verifies_offline_and_an_edit_in_it_is_named(
     assert elsewhere["events"] == 0
     jsonl = out.with_suffix(".jsonl")
     lines = jsonl.read_text(encoding="utf-8").splitlines()
-    lines[1] = lines[1].replace("case.opened", "case.closed", 1)
+    edited = json.loads(lines[1])
+    edited["body"] = edited["body"].replace('"stream_version":', '"stream_version": ', 1)
+    lines[1] = json.dumps(edited, ensure_ascii=False)
     jsonl.write_text("\n".join(lines) + "\n", encoding="utf-8")
     code, checked = await audit(capsys, "verify-export", str(jsonl))
     assert code == 1
     assert checked["findings"][0].startswith("line 2:")
+
+
+async def test_a_reports_timeline_starts_at_intake_and_follows_its_case(
+    cases: Any,
+    deliver: Any,
+    schema: str,
+    topics: Topics,
+    registry: Registry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    report = report_envelope(registry)
+    # As intake publishes it (intake keeps no store: the topic is the record), with other
+    # reports around it; and as cases' consumer takes it.
+    others = [report_envelope(registry), report_envelope(registry)]
+    await publish(topics.reports, registry, [others[0], report, others[1]])
+    case_id = await deliver(report)
+    await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+    code, found = await audit(capsys, "--cases-schema", schema, "--notify-schema", "none",
+                              "--topic-prefix", topics.prefix, "timeline",
+                              "--report", report.payload["report_id"])  # fmt: skip
+    assert code == 0
+    kinds = [(e["service"], e["type"]) for e in found["entries"] if e["event_id"]]
+    assert kinds == [
+        ("intake", "report.received"),
+        ("cases", "case.opened"),
+        ("cases", "case.assigned"),
+    ]
+    assert found["entries"][0]["actor"] == report.actor.unit_id

@@ -4,7 +4,7 @@ exist), 2 on a usage error.
 
     prahari-audit verify [--schema cases --schema notify]
     prahari-audit as-of --case ID --at 2024-04-11T14:05:00+05:30
-    prahari-audit timeline --case ID
+    prahari-audit timeline --case ID | --report ID
     prahari-audit export --from 2024-04-01T00:00+05:30 --to 2024-04-02T00:00+05:30 --out F
     prahari-audit verify-export FILE.jsonl
 
@@ -27,11 +27,12 @@ from typing import Any
 import asyncpg
 
 from prahari_audit import export
-from prahari_audit.timeline import Entry, case_timeline
+from prahari_audit.timeline import Entry, case_timeline, report_timeline
 from prahari_audit.verify import verify
 from prahari_cases.domain.case import replay, stream_for
 from prahari_events.catalogue import build_registry
 from prahari_events.db import create_pool
+from prahari_events.kafka import Topics
 from prahari_events.store import EventStore
 
 DEFAULT_URL = "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
@@ -43,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--cases-schema", default="cases")
     parser.add_argument("--notify-schema", default="notify")
+    parser.add_argument(
+        "--kafka", default=os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    )
+    parser.add_argument(
+        "--topic-prefix", default=os.environ.get("PRAHARI_TOPIC_PREFIX", ""), help=argparse.SUPPRESS
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="every stream's hash chain, recorded_at included")
     check.add_argument(
@@ -51,8 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     as_of = commands.add_parser("as-of", help="a case as it stood at a moment, from its events")
     as_of.add_argument("--case", required=True, type=uuid.UUID)
     as_of.add_argument("--at", required=True, type=_moment)
-    timeline = commands.add_parser("timeline", help="everything that happened to a case")
-    timeline.add_argument("--case", required=True, type=uuid.UUID)
+    timeline = commands.add_parser(
+        "timeline", help="everything that happened to a report or a case, across services"
+    )
+    which = timeline.add_mutually_exclusive_group(required=True)
+    which.add_argument("--case", type=uuid.UUID)
+    which.add_argument("--report", type=uuid.UUID)
     export = commands.add_parser(
         "export", help="a time window's events: JSON Lines with stored bytes and hashes, and CSV"
     )
@@ -196,17 +207,25 @@ async def _as_of(args: argparse.Namespace) -> int:
 
 
 async def _timeline(args: argparse.Namespace) -> int:
-    entries = await case_timeline(
-        args.database_url, args.case, cases=args.cases_schema, notify=args.notify_schema
-    )
+    if args.report is not None:
+        subject = {"report_id": str(args.report)}
+        entries = await report_timeline(
+            args.database_url,
+            args.report,
+            bootstrap=args.kafka,
+            reports_topic=Topics(args.topic_prefix).reports,
+            cases=args.cases_schema,
+            notify=args.notify_schema,
+        )
+    else:
+        subject = {"case_id": str(args.case)}
+        entries = await case_timeline(
+            args.database_url, args.case, cases=args.cases_schema, notify=args.notify_schema
+        )
     if not entries:
-        _out(args, {"case_id": str(args.case), "entries": []}, [f"no case {args.case}"])
+        _out(args, {**subject, "entries": []}, [f"nothing found for {subject}"])
         return 1
-    _out(
-        args,
-        {"case_id": str(args.case), "entries": [e.to_json() for e in entries]},
-        [_line(e) for e in entries],
-    )
+    _out(args, {**subject, "entries": [e.to_json() for e in entries]}, [_line(e) for e in entries])
     return 0
 
 

@@ -2,9 +2,9 @@
 notification about it in notify's store (queued, each attempt, sent, delivered or not), in
 the order they were recorded. Read in one read-only snapshot per store.
 
-Who read the case comes from each service's access log, in the same order. Not yet here:
-the report as intake received it (it lives on Kafka; reading it from the topic is a later
-step).
+Who read the case comes from each service's access log, in the same order. A report's
+timeline starts with the report as intake published it, read from intake's topic (intake
+keeps no event store), then follows the case it opened or was attached to.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from prahari_events.catalogue import build_registry
 from prahari_events.db import create_pool
@@ -141,3 +143,60 @@ async def case_timeline(url: str, case_id: uuid.UUID, *, cases: str, notify: str
     entries += await _reads(url, cases, "cases", case_id)
     entries += await _reads(url, notify, "notify", case_id)
     return sorted(entries, key=lambda e: (e.at, e.service != "cases"))
+
+
+async def _report_events(bootstrap: str, topic: str, report_id: uuid.UUID) -> list[Envelope]:
+    """The report's events as intake published them: intake keeps no event store, so they
+    are read from its topic (kept forever), every partition from the beginning to its end.
+    From Kafka, so decoded with validation."""
+    registry = build_registry()
+    key = f"report-{report_id}".encode()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        p["partition"] for d in described if d["error_code"] == 0 for p in d["partitions"]
+    ]
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        if not assigned:
+            return []
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        found: list[Envelope] = []
+        while [tp for tp in assigned if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500, max_records=1000)
+            for messages in batch.values():
+                found += [registry.decode(m.value or b"") for m in messages if m.key == key]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def report_timeline(
+    url: str,
+    report_id: uuid.UUID,
+    *,
+    bootstrap: str,
+    reports_topic: str,
+    cases: str,
+    notify: str,
+) -> list[Entry]:
+    """The report at intake, then the case it opened or was attached to, in order."""
+    entries = [
+        _entry("intake", e) for e in await _report_events(bootstrap, reports_topic, report_id)
+    ]
+    rows = await _rows(
+        url, cases, "SELECT case_id FROM case_reports WHERE report_id = $1", report_id
+    )
+    if rows:
+        entries += await case_timeline(url, rows[0]["case_id"], cases=cases, notify=notify)
+    return sorted(entries, key=lambda e: (e.at, e.service != "intake", e.service != "cases"))
