@@ -164,3 +164,29 @@ async def test_a_reports_timeline_starts_at_intake_and_follows_its_case(
         ("cases", "case.assigned"),
     ]
     assert found["entries"][0]["actor"] == report.actor.unit_id
+
+
+async def test_replay_rebuilds_the_case_view_and_names_a_hand_edited_row(
+    cases: Any, open_case: Any, schema: str, pool: asyncpg.Pool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = [await open_case() for _ in range(6)]
+    for case_id in ids[:4]:
+        await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+    for case_id in ids[:2]:
+        await do(cases, case_id, "/notes", SON_ROOM, {"text": "चालक से पूछताछ जारी"})
+    code, clean = await audit(capsys, "--cases-schema", schema, "replay", "--service", "cases")
+    assert (code, clean["cases"], clean["differences"]) == (0, 6, [])
+    await pool.execute(
+        "UPDATE case_view SET status = 'closed' WHERE case_id = $1", uuid.UUID(ids[3])
+    )
+    code, found = await audit(capsys, "--cases-schema", schema, "replay", "--service", "cases")
+    assert code == 1
+    assert found["differences"] == [
+        f"case_view {ids[3]}: live only",
+        f"case_view {ids[3]}: replay only",
+    ]
+    # Nothing of the replay stays behind.
+    left = await pool.fetchval(
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'audit_replay_%'"
+    )
+    assert left == 0

@@ -7,6 +7,7 @@ exist), 2 on a usage error.
     prahari-audit timeline --case ID | --report ID
     prahari-audit export --from 2024-04-01T00:00+05:30 --to 2024-04-02T00:00+05:30 --out F
     prahari-audit verify-export FILE.jsonl
+    prahari-audit replay --service cases
 
 It only reads: each command runs in a read-only transaction.
 """
@@ -27,6 +28,7 @@ from typing import Any
 import asyncpg
 
 from prahari_audit import export
+from prahari_audit.replay import replay_cases
 from prahari_audit.timeline import Entry, case_timeline, report_timeline
 from prahari_audit.verify import verify
 from prahari_cases.domain.case import replay, stream_for
@@ -73,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, type=Path, help="writes OUT.jsonl and OUT.csv")
     check = commands.add_parser("verify-export", help="check an export's hashes, offline")
     check.add_argument("file", type=Path)
+    rebuild = commands.add_parser(
+        "replay", help="rebuild a service's read models from its events and name what differs"
+    )
+    rebuild.add_argument("--service", required=True, choices=["cases"])
     return parser
 
 
@@ -106,6 +112,8 @@ async def _run(args: argparse.Namespace) -> int:
         return await _export(args)
     if args.command == "verify-export":
         return _verify_export(args)
+    if args.command == "replay":
+        return await _replay(args)
     return await _timeline(args)
 
 
@@ -119,6 +127,26 @@ async def _export(args: argparse.Namespace) -> int:
         [f"{len(lines)} events written to {jsonl} and {sheet}"],
     )
     return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    # A pool's connection: it carries the services' JSON codecs, which their projection
+    # code relies on.
+    pool = await create_pool(
+        args.database_url, args.cases_schema, application="prahari-audit", max_size=1
+    )
+    try:
+        async with pool.acquire() as conn:
+            result = await replay_cases(conn, args.cases_schema)
+    finally:
+        await pool.close()
+    found = [str(d) for d in result.differences]
+    lines = [f"DIFFERS: {d}" for d in found] or [
+        f"ok: {result.cases} cases rebuilt from {result.events} events; every read-model row"
+        " matches"
+    ]
+    _out(args, {"events": result.events, "cases": result.cases, "differences": found}, lines)
+    return 1 if found else 0
 
 
 def _verify_export(args: argparse.Namespace) -> int:
