@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 
 from prahari_audit import export
+from prahari_audit.progress import Progress
 from prahari_audit.replay import replay_cases
 from prahari_audit.timeline import Entry, case_timeline, report_timeline
 from prahari_audit.verify import verify
@@ -44,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prahari-audit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress line on stderr (default: when stderr is a terminal)",
+    )
     parser.add_argument("--cases-schema", default="cases")
     parser.add_argument("--notify-schema", default="notify")
     parser.add_argument(
@@ -172,7 +179,10 @@ async def _verify(args: argparse.Namespace) -> int:
     for schema in schemas:
         pool = await create_pool(args.database_url, schema, application="prahari-audit", max_size=1)
         try:
-            report = await verify(pool)
+            total = await pool.fetchval("SELECT count(*) FROM events")
+            progress = Progress(f"verify {schema}", total, shown=args.progress)
+            report = await verify(pool, progress=progress)
+            progress.close()
         finally:
             await pool.close()
         found.append(

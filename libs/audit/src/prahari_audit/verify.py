@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from prahari_audit.progress import Progress
 from prahari_events.envelope import iso
 from prahari_events.store import GENESIS, chain_hash
 
@@ -43,7 +44,9 @@ class Report:
     broken: list[Broken]  # the first broken event of each broken stream, in stream order
 
 
-async def verify(pool: asyncpg.Pool, *, batch: int = 1000) -> Report:
+async def verify(
+    pool: asyncpg.Pool, *, batch: int = 1000, progress: Progress | None = None
+) -> Report:
     broken: list[Broken] = []
     events = streams = 0
     current: str | None = None
@@ -56,6 +59,8 @@ async def verify(pool: asyncpg.Pool, *, batch: int = 1000) -> Report:
         )
         async for row in cursor:
             events += 1
+            if progress is not None:
+                progress.advance()
             if row["stream_id"] != current:
                 current, expected_version, prev_hash, stream_ok = row["stream_id"], 1, GENESIS, True
                 streams += 1
