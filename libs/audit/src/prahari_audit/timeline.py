@@ -111,7 +111,7 @@ async def _reads(url: str, schema: str, service: str, case_id: uuid.UUID) -> lis
             f"read: {r['what']}",
             r["unit_id"],
             r["state"],
-            f"by a {r['role']}",
+            f"as {r['role']}",
             None,
             None,
         )
