@@ -22,9 +22,9 @@ class Progress:
         every_s: float = 0.25,
     ) -> None:
         self._what = what
-        self._total = total
+        self.total = total
         self._stream = stream or sys.stderr
-        self._shown = self._stream.isatty() if shown is None else shown
+        self.shown = self._stream.isatty() if shown is None else shown
         self._clock = clock
         self._every = every_s
         self._start = clock()
@@ -34,22 +34,22 @@ class Progress:
     def line(self) -> str:
         elapsed = max(self._clock() - self._start, 1e-9)
         rate = self.done / elapsed
-        left = (self._total - self.done) / rate if rate > 0 else float("inf")
+        left = (self.total - self.done) / rate if rate > 0 else float("inf")
         eta = f"{left:.0f} s" if left != float("inf") else "?"
         return (
-            f"{self._what}: {self.done:,}/{self._total:,} ({self.done / max(self._total, 1):.0%})"
+            f"{self._what}: {self.done:,}/{self.total:,} ({self.done / max(self.total, 1):.0%})"
             f"  {rate:,.0f}/s  ETA {eta}"
         )
 
     def advance(self, n: int = 1) -> None:
         self.done += n
         now = self._clock()
-        if self._shown and now - self._last >= self._every:
+        if self.shown and now - self._last >= self._every:
             self._last = now
             self._stream.write("\r" + self.line())
             self._stream.flush()
 
     def close(self) -> None:
-        if self._shown:
+        if self.shown:
             self._stream.write("\r" + self.line() + "\n")
             self._stream.flush()

@@ -20,6 +20,7 @@ from prahari_cases.adapters import read_model
 from prahari_cases.domain.case import Case, replay
 from prahari_events.catalogue import build_registry
 from prahari_events.db import Conn, event_store_migrations, package_migrations
+from prahari_events.envelope import Envelope
 
 # The read models compared, and the key that names a row in a finding.
 TABLES = {"case_view": "case_id"}
@@ -54,11 +55,11 @@ async def replay_cases(conn: Conn, live: str) -> Replayed:
             "SELECT body FROM events WHERE stream_id LIKE 'case-%'"
             " ORDER BY stream_id, stream_version"
         )
-        cases: dict[str, list[object]] = {}
+        cases: dict[str, list[Envelope]] = {}
         for row in rows:
             event = registry.decode_stored(row["body"])
             cases.setdefault(event.stream_id, []).append(event)
-        folded = [replay(events) for events in cases.values()]  # type: ignore[arg-type]
+        folded = [replay(events) for events in cases.values()]
         await conn.execute(f'CREATE SCHEMA "{scratch}"')
         await conn.execute(f'SET LOCAL search_path TO "{scratch}"')
         for _, sql in event_store_migrations() + package_migrations("prahari_cases", "cases"):

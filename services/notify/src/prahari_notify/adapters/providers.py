@@ -49,6 +49,9 @@ class Outgoing:
 
 class Provider(Protocol):
     name: str
+    # Whether `status` can say what became of a reference (an SMS gateway can; SMTP cannot,
+    # so a message whose outcome is unknown goes again with the same Message-ID).
+    answers_status: bool
 
     async def close(self) -> None:
         """Let go of kept connections."""
@@ -60,7 +63,7 @@ class Provider(Protocol):
 
     async def status(self, notification_id: str) -> tuple[str, str | None] | None:
         """What the provider knows of a reference we sent: (its status, its id), or None
-        when it never took it. Providers that cannot say raise NotImplementedError."""
+        when it never took it. Called only when `answers_status`."""
         ...
 
 
@@ -68,6 +71,8 @@ class HttpSmsGateway:
     """A DLT SMS gateway's HTTP API. Our notification id goes along as the client reference:
     the gateway answers a repeated reference with the id it gave the first time (and sends
     nothing more), and answers status queries by it."""
+
+    answers_status = True
 
     def __init__(
         self,
@@ -194,6 +199,8 @@ class SmtpSender:
     (a stale kept connection is replaced at once; anything else is a definite failure); a
     refusal of DATA is definite too; no answer to DATA is "outcome unknown"."""
 
+    answers_status = False
+
     def __init__(
         self, name: str, host: str, port: int, mail_from: str, *, timeout_s: float, keep: int = 8
     ) -> None:
@@ -207,8 +214,7 @@ class SmtpSender:
         self._idle: list[aiosmtplib.SMTP] = []
 
     async def status(self, notification_id: str) -> tuple[str, str | None] | None:
-        # SMTP cannot be asked; a resend carries the same Message-ID instead.
-        raise NotImplementedError
+        return None  # never asked: answers_status is False
 
     async def close(self) -> None:
         while self._idle:

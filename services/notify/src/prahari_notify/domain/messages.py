@@ -135,6 +135,33 @@ def details_for(event_type: str, payload: Mapping[str, Any]) -> list[tuple[str, 
     return []
 
 
+def sms_message(
+    cause_id: uuid.UUID | str,
+    template: Template,
+    values: Mapping[str, str],
+    *,
+    to: str,
+    name: str,
+    language: str,
+    unit: DirectoryUnit | None,
+) -> Message:
+    """One SMS from a template in the recipient's language; its id derives from the cause."""
+    sms = render_sms(template, language, values)
+    return Message(
+        notification_id(cause_id, "sms", to),
+        "sms",
+        unit,
+        name,
+        to,
+        None,
+        sms.text,
+        template.name,
+        sms.template_id,
+        sms.segments,
+        language,
+    )
+
+
 def compose(
     cause_id: uuid.UUID | str,
     template: Template,
@@ -147,20 +174,15 @@ def compose(
     messages: list[Message] = []
     for unit in units:
         if unit.phone:
-            sms = render_sms(template, unit.language, values)
             messages.append(
-                Message(
-                    notification_id(cause_id, "sms", unit.phone),
-                    "sms",
-                    unit,
-                    unit.name,
-                    unit.phone,
-                    None,
-                    sms.text,
-                    template.name,
-                    sms.template_id,
-                    sms.segments,
-                    unit.language,
+                sms_message(
+                    cause_id,
+                    template,
+                    values,
+                    to=unit.phone,
+                    name=unit.name,
+                    language=unit.language,
+                    unit=unit,
                 )
             )
         if unit.email:
@@ -189,17 +211,7 @@ def reply(
     """Intake's answer to an SMS it received, rendered with the reply template named."""
     template = TEMPLATES[template_name]
     names = template.sms(language)[1]
-    sms = render_sms(template, language, dict(zip(names, values, strict=False)))
-    return Message(
-        notification_id(f"reply:{message_id}", "sms", to),
-        "sms",
-        None,
-        to,
-        to,
-        None,
-        sms.text,
-        template.name,
-        sms.template_id,
-        sms.segments,
-        language,
-    )
+    return sms_message(
+        f"reply:{message_id}", template, dict(zip(names, values, strict=False)),
+        to=to, name=to, language=language, unit=None,
+    )  # fmt: skip

@@ -17,7 +17,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -371,13 +371,11 @@ class ChannelDispatcher:
 
     async def _try(self, provider: Provider, outgoing: Outgoing, ask_first: bool) -> Outcome:
         name = provider.name
-        if ask_first:
+        if ask_first and provider.answers_status:
             # It may be there already: ask before sending, so a lost answer never becomes
             # a second SMS. SMTP cannot be asked; mail goes again with its Message-ID.
             try:
                 known = await provider.status(outgoing.notification_id)
-            except NotImplementedError:
-                known = None
             except DeliveryError as exc:
                 return Outcome("unknown", name, reason=exc.message)
             if known is not None:
@@ -399,15 +397,4 @@ class ChannelDispatcher:
 
 def _traced(outgoing: Outgoing) -> Outgoing:
     carrier = current_carrier()
-    if not carrier:
-        return outgoing
-    return Outgoing(
-        outgoing.notification_id,
-        outgoing.address,
-        outgoing.recipient_name,
-        outgoing.subject,
-        outgoing.body,
-        outgoing.template_id,
-        outgoing.case_id,
-        carrier,
-    )
+    return replace(outgoing, trace=carrier) if carrier else outgoing
