@@ -22,6 +22,14 @@ export PRAHARI_SMS_WEBHOOK_SECRET=${PRAHARI_SMS_WEBHOOK_SECRET:-$(cat "$var/dev/
 # The development gateways sign their delivery reports to notify with this.
 [ -f "$var/dev/sms-receipt-secret" ] || head -c 24 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/sms-receipt-secret"
 export PRAHARI_SMS_RECEIPT_SECRET=${PRAHARI_SMS_RECEIPT_SECRET:-$(cat "$var/dev/sms-receipt-secret")}
+# Each service signs its checkpoints with a key of its own; auditors check them against the
+# trust file (prahari-audit verify --trust, or PRAHARI_AUDIT_TRUST).
+for service in cases notify; do
+  .venv/bin/prahari-checkpoint-key --service $service --key "$var/dev/keys/$service.pem" \
+    --trust "$var/dev/checkpoint-trust.json" >/dev/null
+done
+export PRAHARI_CASES_CHECKPOINT_KEY=${PRAHARI_CASES_CHECKPOINT_KEY:-$var/dev/keys/cases.pem}
+export PRAHARI_NOTIFY_CHECKPOINT_KEY=${PRAHARI_NOTIFY_CHECKPOINT_KEY:-$var/dev/keys/notify.pem}
 
 declare -A port=([devsinks]=8090 [intake]=8081 [cases]=8082 [notify]=8083)
 declare -A cmd=(

@@ -2,7 +2,7 @@
 for machines; exit 0 when all is well, 1 on any finding (a broken chain, a case that did not
 exist), 2 on a usage error.
 
-    prahari-audit verify [--schema cases --schema notify]
+    prahari-audit [--trust checkpoint-trust.json] verify [--schema cases --schema notify]
     prahari-audit as-of --case ID --at 2024-04-11T14:05:00+05:30
     prahari-audit timeline --case ID | --report ID
     prahari-audit export --from 2024-04-01T00:00+05:30 --to 2024-04-02T00:00+05:30 --out F
@@ -26,14 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 
 from prahari_audit import export
 from prahari_audit.progress import Progress
 from prahari_audit.replay import replay_cases
 from prahari_audit.timeline import Entry, case_timeline, report_timeline
+from prahari_audit.topics import read_whole
 from prahari_audit.verify import verify
 from prahari_cases.domain.case import replay, stream_for
 from prahari_events.catalogue import build_registry
+from prahari_events.checkpoints import Anchored, Trust, fold
 from prahari_events.db import create_pool
 from prahari_events.kafka import Topics
 from prahari_events.store import EventStore
@@ -58,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--topic-prefix", default=os.environ.get("PRAHARI_TOPIC_PREFIX", ""), help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--trust",
+        default=os.environ.get("PRAHARI_AUDIT_TRUST"),
+        help="the trust file of the services' checkpoint keys (default: $PRAHARI_AUDIT_TRUST)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="every stream's hash chain, recorded_at included")
@@ -172,39 +180,69 @@ def _out(args: argparse.Namespace, document: Any, lines: list[str]) -> None:
         print("\n".join(lines))
 
 
+async def _anchors(args: argparse.Namespace, service: str | None) -> Anchored | None:
+    """The service's signed checkpoints as published on Kafka, checked and folded; None
+    without a trust file or for a schema that is no known service's."""
+    if args.trust is None or service is None:
+        return None
+    trust = Trust.load(args.trust)
+    topic = Topics(args.topic_prefix).checkpoints(service)
+    docs = [orjson.loads(v) for v in await read_whole(args.kafka, topic)]
+    anchored = fold(service, docs, trust)
+    if not docs and service in trust.keys:
+        anchored.problems.append(f"no signed checkpoints on {topic}")
+    return anchored
+
+
 async def _verify(args: argparse.Namespace) -> int:
+    services = {args.cases_schema: "cases", args.notify_schema: "notify"}
     schemas = args.schema or [args.cases_schema, args.notify_schema]
     found: list[dict[str, Any]] = []
     lines: list[str] = []
+    if args.trust is None:
+        print(
+            "prahari-audit: warning: no --trust file: a stream's newest events removed, a"
+            " stream removed or a chain recomputed cannot be seen",
+            file=sys.stderr,
+        )
     for schema in schemas:
+        anchored = await _anchors(args, services.get(schema))
         pool = await create_pool(args.database_url, schema, application="prahari-audit", max_size=1)
         try:
             progress = Progress(f"verify {schema}", 0, shown=args.progress)
             if progress.shown:  # counting is a scan of its own: only for someone watching
                 progress.total = await pool.fetchval("SELECT count(*) FROM events")
-            report = await verify(pool, progress=progress)
+            report = await verify(pool, anchored=anchored, progress=progress)
             progress.close()
         finally:
             await pool.close()
+        problems = [str(b) for b in report.broken] + (anchored.problems if anchored else [])
         found.append(
             {
                 "schema": schema,
                 "events": report.events,
                 "streams": report.streams,
-                "broken": [str(b) for b in report.broken],
+                "checkpoints": anchored.checkpoints if anchored else None,
+                "anchored_upto": anchored.upto if anchored else None,
+                "broken": problems,
             }
         )
-        if report.broken:
-            lines.append(f"{schema}: BROKEN: {report.broken[0]}")
-            lines += [f"{schema}: also broken: {more}" for more in report.broken[1:]]
+        anchor = (
+            f"; {anchored.checkpoints} signed checkpoints, {len(anchored.heads)} heads anchored"
+            if anchored
+            else "; not anchored"
+        )
+        if problems:
+            lines.append(f"{schema}: BROKEN: {problems[0]}")
+            lines += [f"{schema}: also broken: {more}" for more in problems[1:]]
             lines.append(
-                f"{schema}: {len(report.broken)} of {report.streams} streams broken;"
-                f" {report.events} events read"
+                f"{schema}: {len(problems)} findings in {report.streams} streams;"
+                f" {report.events} events read{anchor}"
             )
         else:
             lines.append(
                 f"{schema}: ok: {report.events} events in {report.streams} streams,"
-                " every hash chain intact"
+                f" every hash chain intact{anchor}"
             )
     _out(args, {"schemas": found}, lines)
     return 1 if any(f["broken"] for f in found) else 0

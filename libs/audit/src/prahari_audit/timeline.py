@@ -15,9 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
+from prahari_audit.topics import read_whole
 from prahari_events.catalogue import build_registry
 from prahari_events.db import create_pool
 from prahari_events.envelope import Envelope, iso
@@ -147,38 +146,11 @@ async def case_timeline(url: str, case_id: uuid.UUID, *, cases: str, notify: str
 
 async def _report_events(bootstrap: str, topic: str, report_id: uuid.UUID) -> list[Envelope]:
     """The report's events as intake published them: intake keeps no event store, so they
-    are read from its topic (kept forever), every partition from the beginning to its end.
-    From Kafka, so decoded with validation."""
+    are read from its topic (kept forever). From Kafka, so decoded with validation."""
     registry = build_registry()
     key = f"report-{report_id}".encode()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [
-        p["partition"] for d in described if d["error_code"] == 0 for p in d["partitions"]
-    ]
-    await consumer.start()
-    try:
-        assigned = [TopicPartition(topic, p) for p in partitions]
-        if not assigned:
-            return []
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        found: list[Envelope] = []
-        while [tp for tp in assigned if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(timeout_ms=500, max_records=1000)
-            for messages in batch.values():
-                found += [registry.decode(m.value or b"") for m in messages if m.key == key]
-        return found
-    finally:
-        await consumer.stop()
+    values = await read_whole(bootstrap, topic, lambda m: m.key == key)
+    return [registry.decode(v) for v in values]
 
 
 async def report_timeline(

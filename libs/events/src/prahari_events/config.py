@@ -76,6 +76,10 @@ class CommonSettings:
     trace_file: str | None
     log_level: str
     db_pool_size: int = 10
+    # The service's Ed25519 key for signed checkpoints (PEM); None: it makes none, and
+    # `prahari-audit verify` says that its newest events are not anchored.
+    checkpoint_key_file: str | None = None
+    checkpoint_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: Env, *, service: str, default_port: int) -> CommonSettings:
@@ -95,4 +99,6 @@ class CommonSettings:
             trace_file=env.optional("PRAHARI_TRACE_FILE"),
             log_level=env.text("PRAHARI_LOG_LEVEL", "INFO"),
             db_pool_size=env.integer("PRAHARI_DB_POOL_SIZE", 10),
+            checkpoint_key_file=env.optional(f"PRAHARI_{service.upper()}_CHECKPOINT_KEY"),
+            checkpoint_interval_s=env.number("PRAHARI_CHECKPOINT_INTERVAL_S", 60.0),
         )

@@ -21,7 +21,7 @@ def event_store_migrations() -> list[Migration]:
     base = resources.files("prahari_events") / "sql"
     return [
         (f"events/{name}", (base / name).read_text("utf-8"))
-        for name in ("001_eventstore.sql", "002_access_log.sql")
+        for name in ("001_eventstore.sql", "002_access_log.sql", "003_checkpoints.sql")
     ]
 
 

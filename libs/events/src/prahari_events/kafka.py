@@ -53,6 +53,15 @@ class Topics:
         return f"{self.prefix}prahari.intake.replies"
 
     @property
+    def access(self) -> str:
+        """Who read what, from every service's access log."""
+        return f"{self.prefix}prahari.access"
+
+    def checkpoints(self, service: str) -> str:
+        """A service's signed checkpoints: a topic of its own, one partition, in order."""
+        return f"{self.prefix}prahari.{service}.checkpoints"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.prefix}prahari.deadletter"
 
@@ -62,6 +71,9 @@ class Topics:
             TopicSpec(self.case_events, partitions, FOREVER),
             TopicSpec(self.notify_events, partitions, FOREVER),
             TopicSpec(self.intake_replies, partitions, FOREVER),
+            TopicSpec(self.access, partitions, FOREVER),
+            TopicSpec(self.checkpoints("cases"), 1, FOREVER),
+            TopicSpec(self.checkpoints("notify"), 1, FOREVER),
             # Dead letters are evidence too: kept until someone has dealt with them.
             TopicSpec(self.deadletter, 1, FOREVER),
         ]

@@ -15,10 +15,11 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace import TracerProvider
 
+from prahari_events.checkpoints import Checkpointer, load_signing_key
 from prahari_events.config import CommonSettings
 from prahari_events.consumer import Handler, IdempotentConsumer
 from prahari_events.db import Migration, connect, create_pool, migrate
-from prahari_events.kafka import make_producer
+from prahari_events.kafka import Topics, make_producer
 from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
 from prahari_events.telemetry import configure_logging
@@ -64,6 +65,23 @@ def outbox_relay(app: web.Application, common: CommonSettings, service: str) -> 
             common.database_url, common.db_schema, application=f"{service}-relay"
         ),
     )
+
+
+def checkpoints(
+    app: web.Application, common: CommonSettings, service: str
+) -> contextlib.AbstractAsyncContextManager[object]:
+    """The service's checkpoint maker for the app's lifetime, when it has a signing key."""
+    if common.checkpoint_key_file is None:
+        log.warning("no checkpoint key: this service's newest events are not anchored")
+        return contextlib.nullcontext()
+    maker = Checkpointer(
+        app[POOL],
+        load_signing_key(common.checkpoint_key_file),
+        service=service,
+        topic=Topics(common.topic_prefix).checkpoints(service),
+        interval_s=common.checkpoint_interval_s,
+    )
+    return background(app, "checkpoints", maker.run(), maker.stop)
 
 
 def idempotent_consumer(

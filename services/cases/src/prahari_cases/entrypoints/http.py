@@ -51,6 +51,7 @@ from prahari_events.registry import canonical_json
 from prahari_events.runtime import (
     POOL,
     background,
+    checkpoints,
     idempotent_consumer,
     outbox_relay,
     postgres_context,
@@ -392,6 +393,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     # what they committed, then the producer and the pool close.
     async with (
         background(app, "outbox-relay", relay.run(), relay.stop),
+        checkpoints(app, settings.common, "cases"),
         background(app, "sla-timers", clock.run(), clock.stop),
         background(app, "consumer", consumer.run(), consumer.stop),
     ):

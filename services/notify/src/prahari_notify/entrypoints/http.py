@@ -24,6 +24,7 @@ from prahari_events.reads import record_read
 from prahari_events.runtime import (
     POOL,
     background,
+    checkpoints,
     idempotent_consumer,
     outbox_relay,
     postgres_context,
@@ -273,6 +274,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         )
         async with (
             background(app, "outbox-relay", relay.run(), relay.stop),
+            checkpoints(app, settings.common, "notify"),
             background(app, "dispatch-sms", dispatchers[0].run(), dispatchers[0].stop),
             background(app, "dispatch-email", dispatchers[1].run(), dispatchers[1].stop),
             background(app, "sweeper", sweeper.run(), sweeper.stop),
