@@ -150,10 +150,18 @@ async def _replay(args: argparse.Namespace) -> int:
     pool = await create_pool(
         args.database_url, args.cases_schema, application="prahari-audit", max_size=1
     )
+    progress = Progress("replay cases: reading events", 0, shown=args.progress)
     try:
         async with pool.acquire() as conn:
-            result = await replay_cases(conn, args.cases_schema)
+            result = await replay_cases(
+                conn,
+                args.cases_schema,
+                bootstrap=args.kafka,
+                reports_topic=Topics(args.topic_prefix).reports,
+                progress=progress,
+            )
     finally:
+        progress.close()
         await pool.close()
     found = [str(d) for d in result.differences]
     lines = [f"DIFFERS: {d}" for d in found] or [

@@ -6,24 +6,67 @@ the live rows are read in the same snapshot, the rebuilt rows are written into a
 schema created inside the transaction, the two are compared in SQL, and the transaction is
 rolled back, so nothing of the replay remains.
 
-Covered so far: cases' case view (`case_view`, written by `read_model.save`). Not yet: the
-SLA timer table (the clock consumes it, so it needs the clock's view of time), tallies,
-triage's identifier rows, and notify's tables.
+cases' read models, all rebuilt:
+- `case_view` and `case_timers` (the running deadlines): from each case's stream, written
+  by `read_model.save` as the service writes them;
+- `case_reports` and `case_identifiers` (triage's lookups): from the reports each case
+  holds and the identifiers the case's events carry for each;
+- `watchlist`: from the watchlist streams;
+- `seizures` and `seizure_items` (the tallies): from case.seizure_recorded in the store and
+  the seizure reports cases consumed from intake's topic (intake keeps no store; which
+  reports the consumer had taken is in `processed_messages`, read in the same snapshot).
+  A seizure group is named by its smallest record id, since which record founded a group
+  depends on arrival order.
+
+Compared without the columns that are not the events' to decide: the time a report was
+linked (`case_reports.linked_at`, the database's clock).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import orjson
+
+from prahari_audit.progress import Progress
+from prahari_audit.topics import read_whole
+from prahari_cases.adapters import identifiers as identifier_store
 from prahari_cases.adapters import read_model
+from prahari_cases.adapters import watchlist as watchlist_store
+from prahari_cases.domain import watchlist
 from prahari_cases.domain.case import Case, replay
-from prahari_events.catalogue import build_registry
+from prahari_cases.service_layer import tallies
+from prahari_events.catalogue import CASE_SEIZURE_RECORDED, REPORT_RECEIVED, build_registry
 from prahari_events.db import Conn, event_store_migrations, package_migrations
 from prahari_events.envelope import Envelope
+from prahari_events.registry import Registry
 
-# The read models compared, and the key that names a row in a finding.
-TABLES = {"case_view": "case_id"}
+# Per read model: the key that names a row in a finding, and what is compared ({s}: the
+# schema), as the events decide it.
+_SEIZURE_GROUP = (
+    "(SELECT min(i.item_id::text) FROM {s}.seizure_items i WHERE i.seizure_id = x.seizure_id)"
+)
+COMPARED = {
+    "case_view": ("case_id", "SELECT * FROM {s}.case_view"),
+    "case_timers": ("case_id", "SELECT * FROM {s}.case_timers"),
+    "case_reports": ("report_id", "SELECT report_id, case_id FROM {s}.case_reports"),
+    "case_identifiers": (
+        "case_id",
+        "SELECT kind, value, case_id, report_id FROM {s}.case_identifiers",
+    ),
+    "watchlist": ("entry_id", "SELECT * FROM {s}.watchlist"),
+    "seizures": (
+        "seizure",
+        f"SELECT {_SEIZURE_GROUP} AS seizure, state, district, day, category, unit, quantity,"
+        " value_inr, agencies FROM {s}.seizures x",
+    ),
+    "seizure_items": (
+        "item_id",
+        f"SELECT item_id, {_SEIZURE_GROUP} AS seizure, fir_key, source FROM {{s}}.seizure_items x",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,38 +86,125 @@ class Replayed:
     differences: list[Difference]
 
 
-async def replay_cases(conn: Conn, live: str) -> Replayed:
+async def replay_cases(
+    conn: Conn,
+    live: str,
+    *,
+    bootstrap: str,
+    reports_topic: str,
+    progress: Progress | None = None,
+) -> Replayed:
     """`conn` must not be in a transaction; `live` is the cases service's schema."""
     registry = build_registry()
     scratch = f"audit_replay_{uuid.uuid4().hex[:12]}"
     transaction = conn.transaction(isolation="repeatable_read")
     await transaction.start()
     try:
-        await conn.execute(f'SET LOCAL search_path TO "{live}"')
-        rows = await conn.fetch(
-            "SELECT body FROM events WHERE stream_id LIKE 'case-%'"
-            " ORDER BY stream_id, stream_version"
-        )
-        cases: dict[str, list[Envelope]] = {}
-        for row in rows:
-            event = registry.decode_stored(row["body"])
-            cases.setdefault(event.stream_id, []).append(event)
-        folded = [replay(events) for events in cases.values()]
-        await conn.execute(f'CREATE SCHEMA "{scratch}"')
-        await conn.execute(f'SET LOCAL search_path TO "{scratch}"')
+        await conn.execute(f"SET LOCAL search_path TO {_quoted(live)}")
+        # The snapshot starts here: the events, the consumer's records and the live rows.
+        taken = {
+            r["event_id"]
+            for r in await conn.fetch(
+                "SELECT event_id FROM processed_messages WHERE topic = $1", reports_topic
+            )
+        }
+        streams = await _streams(conn, registry, progress)
+        # Seizure reports as cases' consumer took them from intake's topic.
+        reports = [
+            e
+            for e in _decoded(await read_whole(bootstrap, reports_topic), registry)
+            if e.event_id in taken
+        ]
+        await conn.execute(f"CREATE SCHEMA {_quoted(scratch)}")
+        await conn.execute(f"SET LOCAL search_path TO {_quoted(scratch)}")
         for _, sql in event_store_migrations() + package_migrations("prahari_cases", "cases"):
             await conn.execute(sql)
-        for case in folded:
-            if isinstance(case, Case):
-                await read_model.save(conn, case)
-        differences = []
-        for table, key in TABLES.items():
-            for side, a, b in (("live only", live, scratch), ("replay only", scratch, live)):
-                found = await conn.fetch(
-                    f'SELECT DISTINCT {key} FROM (SELECT * FROM "{a}".{table}'
-                    f' EXCEPT SELECT * FROM "{b}".{table}) AS d ORDER BY {key}'
-                )
-                differences += [Difference(table, str(r[key]), side) for r in found]
-        return Replayed(len(rows), len(folded), differences)
+        cases = await _rebuild(conn, streams, reports)
+        differences = await _compare(conn, live, scratch)
+        return Replayed(sum(len(s) for s in streams.values()), cases, differences)
     finally:
         await transaction.rollback()  # the scratch schema goes with it
+
+
+async def _streams(
+    conn: Conn, registry: Registry, progress: Progress | None
+) -> dict[str, list[Envelope]]:
+    """Every stream's events, decoded as read back from the store."""
+    if progress is not None:
+        progress.total = await conn.fetchval("SELECT count(*) FROM events")
+    streams: dict[str, list[Envelope]] = {}
+    async for row in conn.cursor(
+        "SELECT body FROM events ORDER BY stream_id, stream_version", prefetch=5000
+    ):
+        event = registry.decode_stored(row["body"])
+        streams.setdefault(event.stream_id, []).append(event)
+        if progress is not None:
+            progress.advance()
+    return streams
+
+
+async def _rebuild(conn: Conn, streams: dict[str, list[Envelope]], reports: list[Envelope]) -> int:
+    """Every read model from the events, with the service's own code; returns how many
+    cases."""
+    folded: list[Case] = []
+    seizures: list[Envelope] = []
+    for stream, events in streams.items():
+        if stream.startswith("case-"):
+            case = replay(events)
+            if isinstance(case, Case):
+                folded.append(case)
+            seizures += [e for e in events if e.type == CASE_SEIZURE_RECORDED]
+        elif stream.startswith("watchlist-"):
+            entry = None
+            for event in events:
+                entry = watchlist.evolve(entry, event)
+            if entry is not None:
+                await watchlist_store.save(conn, entry)
+    await _save_cases(conn, folded)
+    # In the order they were recorded, the nearest to the order they arrived in.
+    for event in sorted([*reports, *seizures], key=lambda e: (e.recorded_at, e.event_id)):
+        if event.type == REPORT_RECEIVED:
+            await tallies.record_report(conn, event)
+        else:
+            await tallies.record_case_seizure(conn, event)
+    return len(folded)
+
+
+async def _save_cases(conn: Conn, cases: list[Case]) -> None:
+    """The cases' rows as the service writes them: view and timers, which reports each
+    holds, and the identifiers triage took from each report."""
+    await read_model.save_many(conn, cases)
+    await read_model.link_reports(conn, [(r, c.case_id) for c in cases for r in c.report_ids])
+    await identifier_store.remember_many(
+        conn,
+        [
+            (c.case_id, report_id, i)
+            for c in cases
+            for report_id, found in [
+                (c.report_id, c.identifiers),
+                *((r.report_id, r.identifiers) for r in c.linked_reports),
+            ]
+            for i in found
+        ],
+    )
+
+
+def _decoded(values: Iterable[bytes], registry: Registry) -> list[Envelope]:
+    """Read from Kafka, so decoded with validation; only what the tallies count."""
+    return [registry.decode(v) for v in values if orjson.loads(v).get("type") == REPORT_RECEIVED]
+
+
+async def _compare(conn: Conn, live: str, scratch: str) -> list[Difference]:
+    differences = []
+    for table, (key, select) in COMPARED.items():
+        for side, a, b in (("live only", live, scratch), ("replay only", scratch, live)):
+            first, second = select.format(s=_quoted(a)), select.format(s=_quoted(b))
+            found = await conn.fetch(
+                f"SELECT DISTINCT {key} FROM ({first} EXCEPT {second}) AS d ORDER BY {key}"
+            )
+            differences += [Difference(table, str(r[key]), side) for r in found]
+    return differences
+
+
+def _quoted(schema: str) -> str:
+    return '"' + schema.replace('"', '""') + '"'

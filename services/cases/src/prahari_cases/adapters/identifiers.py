@@ -66,3 +66,14 @@ async def open_cases_holding(conn: Conn, identifier: Identifier) -> list[uuid.UU
         identifier.value,
     )
     return [r["case_id"] for r in rows]
+
+
+async def remember_many(
+    conn: Conn, rows: Sequence[tuple[uuid.UUID, uuid.UUID, Identifier]]
+) -> None:
+    """(case, report, identifier) rows at once: a rebuild of what triage remembered."""
+    await conn.executemany(
+        "INSERT INTO case_identifiers (kind, value, case_id, report_id)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [(i.kind, i.value, case_id, report_id) for case_id, report_id, i in rows],
+    )

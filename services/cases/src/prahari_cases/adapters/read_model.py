@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from prahari_cases.domain import search
 from prahari_cases.domain.case import Case
@@ -84,6 +85,39 @@ async def save(
     )
 
 
+_STAGED = (
+    "case_id uuid, version integer, status text, report_id uuid, state integer,"
+    " district integer, opened_at timestamptz, body text, model integer, level text,"
+    " report_type text, assignee text, readers text[], partners text[], terms text[],"
+    " overdue boolean, timer_stages text[], timer_due timestamptz[]"
+)
+
+
+async def save_many(conn: Conn, cases: Sequence[Case]) -> None:
+    """Write many cases' rows (view and timers) into empty tables, in bulk: a rebuild from
+    the events (prahari-audit replay, the replay benchmark). The same row as `save` writes,
+    staged by COPY and moved by two statements instead of a round trip per case."""
+    await conn.execute(f"CREATE TEMPORARY TABLE case_view_staged ({_STAGED})")
+    # The body as JSON text: COPY's binary format has no jsonb encoder on our connections.
+    records = []
+    for case in cases:
+        args = list(_view_args(case, {}))
+        args[7] = orjson.dumps(case.to_json()).decode()
+        records.append(args)
+    await conn.copy_records_to_table("case_view_staged", records=records)
+    await conn.execute(
+        "INSERT INTO case_view (case_id, version, status, report_id, state, district,"
+        " opened_at, body, model, level, report_type, assignee_unit, readers, partners, search,"
+        " overdue) SELECT case_id, version, status, report_id, state, district, opened_at,"
+        " body::jsonb, model, level, report_type, assignee, readers, partners,"
+        " array_to_tsvector(terms), overdue FROM case_view_staged;"
+        " INSERT INTO case_timers (case_id, stage, due_at)"
+        " SELECT s.case_id, d.stage, d.due_at FROM case_view_staged s,"
+        " unnest(s.timer_stages, s.timer_due) AS d(stage, due_at);"
+        " DROP TABLE case_view_staged"
+    )
+
+
 async def get(conn: Conn | asyncpg.Pool, case_id: uuid.UUID) -> Row | None:
     row = await conn.fetchrow(
         "SELECT model, version, body FROM case_view WHERE case_id = $1", case_id
@@ -107,6 +141,13 @@ async def link_report(conn: Conn, report_id: uuid.UUID, case_id: uuid.UUID) -> b
         case_id,
     )
     return bool(linked)
+
+
+async def link_reports(conn: Conn, links: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """Many (report, case) rows at once, into an empty table (a rebuild)."""
+    await conn.executemany(
+        "INSERT INTO case_reports (report_id, case_id) VALUES ($1, $2)", list(links)
+    )
 
 
 async def move_report(conn: Conn, report_id: uuid.UUID, case_id: uuid.UUID) -> None:

@@ -46,7 +46,7 @@ from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
-from prahari_events.reads import record_read
+from prahari_events.reads import READS, AccessLog
 from prahari_events.registry import canonical_json
 from prahari_events.runtime import (
     POOL,
@@ -134,7 +134,7 @@ async def get_case(request: web.Request) -> web.Response:
             raise NotFound("the case did not exist yet at that moment")
         case = then
     as_of = {"as_of": query["as_of"].isoformat()} if query["as_of"] else None
-    await record_read(request.app[POOL], unit, "case", case_id=case_id, detail=as_of)
+    await request.app[READS].record(request.app[POOL], unit, "case", case_id=case_id, detail=as_of)
     return json_response(case.to_json(), headers=_etag(case.version))
 
 
@@ -143,7 +143,7 @@ async def get_case_events(request: web.Request) -> web.Response:
     case_id = _case_id(request)
     await _readable(request, unit, case_id)
     events = await request.app[STORE].read_stream(request.app[POOL], stream_for(case_id))
-    await record_read(request.app[POOL], unit, "case.events", case_id=case_id)
+    await request.app[READS].record(request.app[POOL], unit, "case.events", case_id=case_id)
     return json_response({"case_id": str(case_id), "events": [e.to_json() for e in events]})
 
 
@@ -159,7 +159,7 @@ async def get_timeline(request: web.Request) -> web.Response:
         return found.name if found else None
 
     narrator = Narrator(request.app[PLACES], unit_name)
-    await record_read(request.app[POOL], unit, "case.timeline", case_id=case_id)
+    await request.app[READS].record(request.app[POOL], unit, "case.timeline", case_id=case_id)
     return json_response({"case_id": str(case_id), "timeline": [narrator.line(e) for e in events]})
 
 
@@ -210,7 +210,7 @@ async def list_cases(request: web.Request) -> web.Response:
         body["next"] = encode_cursor(cases[-1])
     # One entry per page: what was asked and how many cases it showed.
     page = {k: str(v) for k, v in request.query.items()}
-    await record_read(
+    await request.app[READS].record(
         request.app[POOL], unit, "cases.list", detail={"query": page, "count": len(cases)}
     )
     return json_response(body)
@@ -406,6 +406,7 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)
+    app[READS] = AccessLog("cases", app[TOPICS].access)
     app[PLACES] = lgd.load()
     # Fail at start, not at the first assignment, when the directory is missing or wrong.
     app[UNITS] = load_units(settings.unit_directory_path, app[PLACES])

@@ -20,7 +20,7 @@ from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import NotFound
 from prahari_events.kafka import Topics
-from prahari_events.reads import record_read
+from prahari_events.reads import READS, AccessLog
 from prahari_events.runtime import (
     POOL,
     background,
@@ -111,7 +111,7 @@ async def list_notifications(request: web.Request) -> web.Response:
         # What never arrived, of the cases this unit may see (the shared policy decides).
         keys = None if policy.is_auditor(unit) else policy.unit_keys(unit)
         rows = await store.unarrived(pool, query["state"], keys, query["limit"])
-        await record_read(
+        await request.app[READS].record(
             pool, unit, "notifications.list", detail={"state": query["state"], "count": len(rows)}
         )
         return json_response({"state": query["state"], "notifications": _shown(unit, rows)})
@@ -122,7 +122,7 @@ async def list_notifications(request: web.Request) -> web.Response:
     if known is None or not policy.may_read(unit, known[1]):
         raise NotFound("no such case")
     found = await store.deliveries(pool, case_id)
-    await record_read(pool, unit, "case.notifications", case_id=case_id)
+    await request.app[READS].record(pool, unit, "case.notifications", case_id=case_id)
     return json_response({"case_id": str(case_id), "notifications": _shown(unit, found)})
 
 
@@ -139,7 +139,7 @@ async def notification_events(request: web.Request) -> web.Response:
     if known is None or not policy.may_read(unit, known[1]):
         raise NotFound("no such notification")
     events = await request.app[STORE].read_stream(pool, stream_for(notification_id))
-    await record_read(
+    await request.app[READS].record(
         pool, unit, "notification.events", case_id=case_id, detail={"id": str(notification_id)}
     )
     shown = [e.to_json() for e in events]
@@ -294,6 +294,7 @@ def create_app(
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)
+    app[READS] = AccessLog("notify", app[TOPICS].access)
     app[CLOCK] = clock
     app[BREAKERS] = {}
     # Fail at start, not at the first case, when the directory or routes are wrong.
