@@ -41,6 +41,7 @@ from prahari_events.catalogue import CASE_NOTE_ADDED, REPORT_RECEIVED, build_reg
 from prahari_events.db import create_pool, drop_schema
 from prahari_events.envelope import Draft, Jurisdiction
 from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.migrations import migrate_service
 from prahari_events.store import EventStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,6 +218,7 @@ async def main() -> None:
         if "BENCH_PROFILE" in os.environ
         else []
     )
+    await migrate_service(URL, "cases", schema)  # as ./dev does before services start
     cases = await asyncio.create_subprocess_exec(
         sys.executable, *profile, "-m", "prahari_cases", env=env, cwd=ROOT
     )

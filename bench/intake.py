@@ -30,6 +30,7 @@ from common import free_port, wait_ready  # bench/common.py: run as bench/intake
 from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.migrations import migrate_service
 from prahari_intake.entrypoints.examples import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +116,7 @@ async def main() -> None:
         if "BENCH_PROFILE" in os.environ
         else []
     )
+    await migrate_service(URL, "intake", schema)  # as ./dev does before services start
     intake = await asyncio.create_subprocess_exec(
         python, *profile, "-m", "prahari_intake", env=env, cwd=ROOT
     )

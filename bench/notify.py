@@ -45,6 +45,7 @@ from prahari_events.db import (
 )
 from prahari_events.envelope import Actor, Draft, Jurisdiction, utcnow
 from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.migrations import migrate_service
 from prahari_events.store import EventStore
 from prahari_events.units import load_units
 from prahari_intake.entrypoints.examples import EXAMPLES
@@ -282,6 +283,8 @@ async def end_to_end(gateway: Gateway, units_path: Path, rate: float) -> dict[st
         folder = os.environ.get("BENCH_PROFILE_E2E")
         return ["-m", "cProfile", "-o", f"{folder}/{name}.prof"] if folder else []
 
+    for name in ports:  # as ./dev does before services start
+        await migrate_service(URL, name, f"bench_{name}_{test_id}")
     processes = [
         await asyncio.create_subprocess_exec(
             sys.executable,

@@ -4,11 +4,13 @@
 #                             install Debian's postgresql package if missing, create a cluster
 #                             (once) and start it on 127.0.0.1:$PRAHARI_PG_PORT (default 54329)
 #   infra/postgres.sh stop    stop the local cluster
-#   infra/postgres.sh url     print the DATABASE_URL the services should use
+#   infra/postgres.sh url     print the owner role's DATABASE_URL (migrations, tests)
+#   infra/postgres.sh url R   print role R's (prahari_cases, prahari_audit, ...)
 # The server runs as the postgres user, never as root. Its data directory and its log live
 # outside the checkout (/var/lib/prahari), because the checkout may be in a directory the
 # postgres user cannot enter (a clone in root's home, mode 0700).
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 port=${PRAHARI_PG_PORT:-54329}
 # The data directory sits outside the checkout so that the postgres user can always reach it.
 data=${PRAHARI_PG_DATA:-/var/lib/prahari/pg-$port}
@@ -60,6 +62,8 @@ SELECT 'CREATE ROLE prahari LOGIN PASSWORD ''prahari'''
 SELECT 'CREATE DATABASE prahari OWNER prahari ENCODING ''UTF8'''
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'prahari') \gexec
 SQL
+  as_postgres "$bin/psql" -h /var/run/postgresql -p "$port" -U postgres -d prahari -qAt -v ON_ERROR_STOP=1 \
+    <"$root/infra/roles.sql" >/dev/null
   echo "postgres.sh: PostgreSQL answers on 127.0.0.1:$port (log: $log)"
 }
 
@@ -74,6 +78,15 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  url) echo "${DATABASE_URL:-$local_url}" ;;
-  *) echo "usage: $0 start|stop|url" >&2; exit 2 ;;
+  # url: the owner's (migrations; tests' tampering). url ROLE: a service's or the auditors'
+  # (in development the password is the role's name; elsewhere PRAHARI_<ROLE>_DATABASE_URL).
+  url)
+    if [ -z "${2:-}" ]; then echo "${DATABASE_URL:-$local_url}"
+    else
+      name="PRAHARI_$(echo "${2#prahari_}" | tr a-z A-Z)_DATABASE_URL"
+      if [ -n "${!name:-}" ]; then echo "${!name}"
+      elif [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"
+      else echo "postgresql://$2:$2@127.0.0.1:$port/prahari"; fi
+    fi ;;
+  *) echo "usage: $0 start|stop|url [role]" >&2; exit 2 ;;
 esac

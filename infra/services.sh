@@ -45,8 +45,12 @@ answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start() {
   for name in "${order[@]}"; do
     if answers "${port[$name]}"; then echo "services.sh: $name already answers on ${port[$name]}"; continue; fi
+    # Each service connects as its own role, which may not change history nor the schema
+    # (prahari-migrate, run by ./dev up as the owner, did that).
+    url=$DATABASE_URL
+    [ "$name" = devsinks ] || url=$(infra/postgres.sh url "prahari_$name")
     # shellcheck disable=SC2086
-    nohup .venv/bin/${cmd[$name]} >>"$var/log/$name.log" 2>&1 </dev/null &
+    DATABASE_URL=$url nohup .venv/bin/${cmd[$name]} >>"$var/log/$name.log" 2>&1 </dev/null &
     echo $! >"$var/run/$name.pid"
   done
   for name in intake cases notify; do

@@ -13,7 +13,7 @@ from prahari_cases.config import Settings
 from prahari_events.auth import Unit
 from prahari_events.kafka import Topics
 from tests.factories import BIHAR, SONBHADRA, UP
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, bearer
+from tests.support import CASES_URL, KAFKA, TOKEN_SECRET, bearer
 
 UNITS = str(Path(__file__).resolve().parents[1] / "infra" / "dev" / "units.json")
 KAIMUR, JHARKHAND = 200, 20
@@ -33,7 +33,7 @@ def cases_env(topics: Topics, schema: str, **extra: str) -> dict[str, str]:
     return {
         "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
         "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_URL": CASES_URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,
         "PRAHARI_UNIT_DIRECTORY": UNITS,

@@ -34,7 +34,7 @@ from prahari_notify.config import Settings
 from prahari_notify.entrypoints.http import DISPATCHERS, HANDLERS, SWEEPER, create_app
 from prahari_notify.service_layer.receipts import signature
 from tests.factories import BIHAR, SONBHADRA, UP
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, free_port
+from tests.support import DATABASE_URL, KAFKA, NOTIFY_URL, TOKEN_SECRET, free_port, migrate_for
 
 KAIMUR = 200
 RECEIPT_SECRET = "receipt-secret-for-tests"
@@ -76,7 +76,7 @@ def notify_env(
     return {
         "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
         "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_URL": NOTIFY_URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,
         "PRAHARI_UNIT_DIRECTORY": str(units),
@@ -281,6 +281,7 @@ async def notify_rig(
         topics, schema, write_units(tmp / "units.json"), (sms.port, fallback.port),
         (smtp.port, smtp_fallback.port), **extra,
     )  # fmt: skip
+    await migrate_for(schema, "notify")
     app = create_app(Settings.from_env(env), no_op_tracer())
     try:
         async with TestClient(TestServer(app)) as client:

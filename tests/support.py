@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import requests
@@ -29,6 +30,7 @@ from prahari_events.kafka import (
     envelope_headers,
     make_producer,
 )
+from prahari_events.migrations import migrate_service
 from prahari_events.registry import Registry
 from prahari_intake.config import Settings as IntakeSettings
 
@@ -37,6 +39,30 @@ DATABASE_URL = os.environ.get(
     "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
 )
 TOKEN_SECRET = "test-secret-for-prahari-tests-only"
+
+
+def role_url(role: str) -> str:
+    """The services' own roles (infra/postgres.sh makes them; development passwords are the
+    roles' names): the tests run each service as its role, as deployments do, and tamper
+    as the owner (DATABASE_URL)."""
+    given = os.environ.get(f"PRAHARI_{role.removeprefix('prahari_').upper()}_DATABASE_URL")
+    if given:
+        return given
+    parts = urlsplit(DATABASE_URL)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{role}:{role}@{host}"))
+
+
+INTAKE_URL, CASES_URL, NOTIFY_URL, AUDIT_URL = (
+    role_url(f"prahari_{name}") for name in ("intake", "cases", "notify", "audit")
+)
+
+
+async def migrate_for(schema: str, *services: str) -> None:
+    """What ./dev does before the services start: prahari-migrate, as the owner."""
+    for service in services:
+        await migrate_service(DATABASE_URL, service, schema)
+
 
 T = TypeVar("T")
 
@@ -114,7 +140,7 @@ def intake_settings(topics: Topics, schema: str, **extra: str) -> IntakeSettings
         {
             "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
             "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-            "DATABASE_URL": DATABASE_URL,
+            "DATABASE_URL": INTAKE_URL,
             "PRAHARI_DB_SCHEMA": schema,
             "PRAHARI_TOPIC_PREFIX": topics.prefix,
             "PRAHARI_INTAKE_MAX_BODY_BYTES": "8192",
@@ -128,7 +154,15 @@ def service_process(
     module: str, env: dict[str, str], log_path: Path, *, url: str, within: float = 60
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A service as its own process, ready when /readyz says so; its log in `log_path`.
-    For tests that call it synchronously (schemathesis)."""
+    For tests that call it synchronously (schemathesis). Its schema is migrated first, by
+    prahari-migrate as the owner, as ./dev does; the service runs as its own role."""
+    service = module.removeprefix("prahari_")
+    subprocess.run(
+        [sys.executable, "-m", "prahari_events.migrations", "--service", service,
+         "--schema", env["PRAHARI_DB_SCHEMA"], "--database-url", DATABASE_URL],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    env = {**env, "DATABASE_URL": role_url(f"prahari_{service}")}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", module],

@@ -25,7 +25,16 @@ from prahari_events.auth import Unit
 from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics
 from tests.factories import AUDITOR, BIHAR_ROOM, CHANDAULI, OTHER_STATION, SONBHADRA, STATION, UP
-from tests.support import DATABASE_URL, KAFKA, TOKEN_SECRET, bearer, eventually, free_port
+from tests.support import (
+    DATABASE_URL,
+    KAFKA,
+    TOKEN_SECRET,
+    bearer,
+    eventually,
+    free_port,
+    migrate_for,
+    role_url,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -101,8 +110,10 @@ async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[
     processes: dict[str, asyncio.subprocess.Process] = {}
     try:
         for name in SERVICES:
+            await migrate_for(f"{name}_{test_id}", name)
             env = {
                 **base_env,
+                "DATABASE_URL": role_url(f"prahari_{name}"),
                 "PRAHARI_DB_SCHEMA": f"{name}_{test_id}",
                 "PRAHARI_TRACE_FILE": str(trace_files[name]),
             }

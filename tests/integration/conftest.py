@@ -23,7 +23,7 @@ from prahari_events.telemetry import no_op_tracer
 from prahari_intake.entrypoints.http import create_app
 from tests.cases_support import Client, cases_settings
 from tests.factories import STATION, report_envelope
-from tests.support import intake_settings
+from tests.support import intake_settings, migrate_for
 
 
 @pytest.fixture
@@ -31,13 +31,29 @@ async def client(
     topics: Topics, schema: str, pool: asyncpg.Pool
 ) -> AsyncIterator[TestClient[Any, Any]]:
     """An in-process intake on the test's own topics and schema."""
+    await migrate_for(schema, "intake")
     app = create_app(intake_settings(topics, schema), no_op_tracer())
     async with TestClient(TestServer(app)) as client:
         yield client
 
 
 @pytest.fixture
+async def intake_schema(schema: str, pool: asyncpg.Pool) -> str:
+    """The test's schema, migrated for intake, for tests that start intakes of their own."""
+    await migrate_for(schema, "intake")
+    return schema
+
+
+@pytest.fixture
+async def cases_schema(schema: str, pool: asyncpg.Pool) -> str:
+    """The test's schema, migrated for cases, for tests that start cases of their own."""
+    await migrate_for(schema, "cases")
+    return schema
+
+
+@pytest.fixture
 async def cases(topics: Topics, schema: str, pool: asyncpg.Pool) -> AsyncIterator[Client]:
+    await migrate_for(schema, "cases")
     app = create_cases_app(cases_settings(topics, schema), no_op_tracer())
     async with TestClient(TestServer(app)) as client:
         yield client

@@ -22,7 +22,7 @@ from prahari_events.store import EventStore
 from tests.cases_support import SON_ROOM, SQUAD, do
 from tests.factories import AUDITOR, report_envelope
 from tests.notify_support import notify_rig, until
-from tests.support import DATABASE_URL, KAFKA, bearer, publish
+from tests.support import AUDIT_URL, KAFKA, bearer, publish
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +34,18 @@ async def _count(read: Any, n: int) -> bool:
 async def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
     """Run prahari-audit as an auditor would (its own event loop), with --json."""
     capsys.readouterr()
-    code = await asyncio.to_thread(main, ["--database-url", DATABASE_URL, "--json", *argv])
+    code = await asyncio.to_thread(
+        main, ["--database-url", AUDIT_URL, "--auditor-id", "ECI-OBSERVER-7", "--json", *argv]
+    )
     return code, json.loads(capsys.readouterr().out)
 
 
 async def test_as_of_shows_the_case_as_it_stood_then(
-    cases: Any, open_case: Any, schema: str, capsys: pytest.CaptureFixture[str]
+    cases: Any,
+    open_case: Any,
+    schema: str,
+    pool: asyncpg.Pool,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     case_id = await open_case()
     await asyncio.sleep(0.05)
@@ -57,6 +63,11 @@ async def test_as_of_shows_the_case_as_it_stood_then(
     code, before = await audit(capsys, "--cases-schema", schema, "as-of", "--case", case_id,
                                "--at", "2020-01-01T00:00:00+05:30")  # fmt: skip
     assert (code, before["case"]) == (1, None)
+    # Each use of the tool is in the access log, with who ran it.
+    used = await pool.fetch(
+        "SELECT unit_id, role, what FROM access_log WHERE kind = 'audit_tool' ORDER BY id"
+    )
+    assert [tuple(r) for r in used] == [("ECI-OBSERVER-7", "auditor", "audit.as-of")] * 3
 
 
 async def test_a_timeline_follows_a_case_into_notify(
@@ -279,3 +290,48 @@ async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_row
         "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'audit_replay_%'"
     )
     assert left == 0
+
+
+async def test_notify_replay_matches_what_it_consumed_and_names_edited_rows(
+    cases: Any,
+    open_case: Any,
+    schema: str,
+    topics: Topics,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    notify_schema = f"{schema}_n"
+    async with notify_rig(topics, notify_schema, tmp_path) as rig:
+        # notify takes cases' events from Kafka, as deployed.
+        ids = [await open_case() for _ in range(4)]
+        for case_id in ids[:3]:
+            await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+        await do(cases, ids[0], "/shares", SON_ROOM, {"state": 10, "reason": "truck from Bihar"})
+
+        async def settled() -> bool:
+            rows = await rig.pool.fetch("SELECT status FROM deliveries")
+            access = await rig.pool.fetchval("SELECT count(*) FROM case_access")
+            return len(rows) >= 10 and access == 4 and all(r["status"] == "sent" for r in rows)
+
+        await until(settled, within=30)
+        replay = ("--notify-schema", notify_schema, "--topic-prefix", topics.prefix, "replay",
+                  "--service", "notify")  # fmt: skip
+        code, clean = await audit(capsys, *replay)
+        assert (code, clean["differences"], clean["cases"]) == (0, [], 4)
+        edited = await rig.pool.fetchval(
+            "SELECT notification_id FROM deliveries ORDER BY notification_id LIMIT 1"
+        )
+        await rig.pool.execute(
+            "UPDATE deliveries SET status = 'delivered' WHERE notification_id = $1", edited
+        )
+        await rig.pool.execute(
+            "UPDATE case_access SET readers = '{}' WHERE case_id = $1", uuid.UUID(ids[0])
+        )
+        code, found = await audit(capsys, *replay)
+    assert code == 1
+    assert found["differences"] == [
+        f"deliveries {edited}: live only",
+        f"deliveries {edited}: replay only",
+        f"case_access {ids[0]}: live only",
+        f"case_access {ids[0]}: replay only",
+    ]

@@ -33,6 +33,7 @@ from tests.support import eventually, free_port, publish
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.usefixtures("cases_schema")
 async def test_a_missed_assignment_escalates_by_itself_once(
     topics: Topics, schema: str, pool: asyncpg.Pool, store: EventStore, registry: Registry,
     tmp_path: Path,
@@ -102,6 +103,7 @@ async def _breaches(store: EventStore, pool: asyncpg.Pool, case_id: str, count: 
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.usefixtures("cases_schema")
 async def test_with_two_processes_and_one_killed_each_deadline_fires_once(
     topics: Topics, schema: str, pool: asyncpg.Pool, store: EventStore, registry: Registry,
     tmp_path: Path,
@@ -175,6 +177,7 @@ async def test_with_two_processes_and_one_killed_each_deadline_fires_once(
         assert [e.type for e in events].count("case.escalated") == 1
 
 
+@pytest.mark.usefixtures("cases_schema")
 async def test_a_case_that_cannot_be_decided_does_not_stop_the_other_clocks(
     cases: Client, open_case: Any, pool: asyncpg.Pool, store: EventStore, topics: Topics
 ) -> None:

@@ -83,6 +83,7 @@ async def test_a_refused_report_does_not_use_up_its_key(client: TestClient[Any, 
     ).status == 202
 
 
+@pytest.mark.usefixtures("intake_schema")
 async def test_keys_survive_a_restart_and_hold_across_intake_processes(
     topics: Topics, schema: str, pool: asyncpg.Pool
 ) -> None:
@@ -103,6 +104,7 @@ async def test_keys_survive_a_restart_and_hold_across_intake_processes(
     assert len(await read_topic(topics.reports, at_least=1)) == 1
 
 
+@pytest.mark.usefixtures("intake_schema")
 async def test_twins_racing_on_two_processes_file_one_report(
     topics: Topics, schema: str, pool: asyncpg.Pool, registry: Registry
 ) -> None:
@@ -156,6 +158,7 @@ def _kafka_pid() -> int | None:
     return int(found[0]) if len(found) == 1 else None
 
 
+@pytest.mark.usefixtures("intake_schema")
 async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
     topics: Topics, schema: str, pool: asyncpg.Pool, registry: Registry
 ) -> None:

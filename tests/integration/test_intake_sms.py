@@ -29,7 +29,7 @@ PHONE = "+919000000135"  # registered to an excise unit in Chandauli
 
 @pytest.fixture
 async def channel(
-    topics: Topics, schema: str, pool: asyncpg.Pool, tmp_path: Path
+    topics: Topics, intake_schema: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> AsyncIterator[tuple[TestClient[Any, Any], Replies]]:
     units = tmp_path / "units.json"
     units.write_text(
@@ -50,7 +50,7 @@ async def channel(
         )
     )
     settings = intake_settings(
-        topics, schema, PRAHARI_UNIT_DIRECTORY=str(units), PRAHARI_SMS_WEBHOOK_SECRET=SECRET
+        topics, intake_schema, PRAHARI_UNIT_DIRECTORY=str(units), PRAHARI_SMS_WEBHOOK_SECRET=SECRET
     )
     async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as client:
         yield client, Replies(topics.intake_replies)

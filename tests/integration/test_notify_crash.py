@@ -28,7 +28,7 @@ from prahari_events.envelope import Actor, Draft, Jurisdiction
 from prahari_events.kafka import Topics
 from tests.factories import SONBHADRA, UP
 from tests.notify_support import Sms, Smtp, notify_env, opened_payload, until, write_units
-from tests.support import DATABASE_URL, free_port, publish
+from tests.support import DATABASE_URL, free_port, migrate_for, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -91,6 +91,7 @@ async def test_notify_killed_at_each_step_loses_nothing_and_doubles_no_sms(
         PRAHARI_NOTIFY_PORT=str(free_port()), PRAHARI_NOTIFY_LEASE_S="2",
         PRAHARI_NOTIFY_SMS_CONCURRENCY="4", PRAHARI_LOG_LEVEL="WARNING",
     )  # fmt: skip
+    await migrate_for(schema, "notify")
     notify = Notify(env, tmp_path / "notify.log")
     g = sms.gateway
     g.delay_s = 0.05

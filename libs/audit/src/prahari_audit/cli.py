@@ -7,15 +7,17 @@ exist), 2 on a usage error.
     prahari-audit timeline --case ID | --report ID
     prahari-audit export --from 2024-04-01T00:00+05:30 --to 2024-04-02T00:00+05:30 --out F
     prahari-audit verify-export FILE.jsonl
-    prahari-audit replay --service cases
+    prahari-audit replay --service cases | notify
 
-It only reads: each command runs in a read-only transaction.
+It only reads, as the read-only audit role (its one write: a row in the access log saying who
+ran which command). replay's scratch schema lives in a transaction that is rolled back.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -31,6 +33,7 @@ import orjson
 from prahari_audit import export
 from prahari_audit.progress import Progress
 from prahari_audit.replay import replay_cases
+from prahari_audit.replay_notify import replay_notify
 from prahari_audit.timeline import Entry, case_timeline, report_timeline
 from prahari_audit.topics import read_whole
 from prahari_audit.verify import verify
@@ -41,13 +44,21 @@ from prahari_events.db import create_pool
 from prahari_events.kafka import Topics
 from prahari_events.store import EventStore
 
-DEFAULT_URL = "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
+# The auditors' role: reads every schema, inserts into the access log and nothing else.
+DEFAULT_URL = "postgresql://prahari_audit:prahari_audit@127.0.0.1:54329/prahari"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prahari-audit", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("PRAHARI_AUDIT_DATABASE_URL", DEFAULT_URL)
+    )
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--auditor-id",
+        default=os.environ.get("PRAHARI_AUDITOR_ID") or getpass.getuser(),
+        help="who runs the command, for the access log (default: the login name)",
+    )
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -93,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser(
         "replay", help="rebuild a service's read models from its events and name what differs"
     )
-    rebuild.add_argument("--service", required=True, choices=["cases"])
+    rebuild.add_argument("--service", required=True, choices=["cases", "notify"])
     return parser
 
 
@@ -105,8 +116,11 @@ def _moment(text: str) -> datetime:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     try:
+        if args.command != "verify-export":  # offline: reads a file, not the stores
+            asyncio.run(_record_use(args, argv))
         return asyncio.run(_run(args))
     except (OSError, asyncpg.PostgresError) as exc:
         print(f"prahari-audit: cannot read the stores: {exc}", file=sys.stderr)
@@ -116,6 +130,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def verify_alias() -> int:
     """`prahari-verify --schema S` as before: now `prahari-audit verify --schema S`."""
     return main(["verify", *sys.argv[1:]])
+
+
+async def _record_use(args: argparse.Namespace, argv: Sequence[str]) -> None:
+    """Who ran which command, in cases' access log (the auditors' role may insert there and
+    nowhere else), before anything is read: a use that cannot be recorded does not run."""
+    pool = await create_pool(
+        args.database_url, args.cases_schema, application="prahari-audit", max_size=1
+    )
+    try:
+        await pool.execute(
+            "INSERT INTO access_log (unit_id, role, kind, what, detail)"
+            " VALUES ($1, 'auditor', 'audit_tool', $2, $3)",
+            args.auditor_id,
+            f"audit.{args.command}",
+            {"argv": list(argv)},
+        )
+    finally:
+        await pool.close()
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -145,28 +177,32 @@ async def _export(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    schema = args.cases_schema if args.service == "cases" else args.notify_schema
     # A pool's connection: it carries the services' JSON codecs, which their projection
     # code relies on.
-    pool = await create_pool(
-        args.database_url, args.cases_schema, application="prahari-audit", max_size=1
-    )
-    progress = Progress("replay cases: reading events", 0, shown=args.progress)
+    pool = await create_pool(args.database_url, schema, application="prahari-audit", max_size=1)
+    progress = Progress(f"replay {args.service}: reading events", 0, shown=args.progress)
+    topics = Topics(args.topic_prefix)
     try:
         async with pool.acquire() as conn:
-            result = await replay_cases(
-                conn,
-                args.cases_schema,
-                bootstrap=args.kafka,
-                reports_topic=Topics(args.topic_prefix).reports,
-                progress=progress,
-            )
+            if args.service == "cases":
+                result = await replay_cases(
+                    conn, schema, bootstrap=args.kafka, reports_topic=topics.reports,
+                    progress=progress,
+                )  # fmt: skip
+            else:
+                result = await replay_notify(
+                    conn, schema, bootstrap=args.kafka, case_topic=topics.case_events,
+                    progress=progress,
+                )  # fmt: skip
     finally:
         progress.close()
         await pool.close()
     found = [str(d) for d in result.differences]
+    what = "cases" if args.service == "cases" else "cases' access"
     lines = [f"DIFFERS: {d}" for d in found] or [
-        f"ok: {result.cases} cases rebuilt from {result.events} events; every read-model row"
-        " matches"
+        f"ok: {args.service} rebuilt from {result.events} events ({result.cases} {what});"
+        " every read-model row matches"
     ]
     _out(args, {"events": result.events, "cases": result.cases, "differences": found}, lines)
     return 1 if found else 0

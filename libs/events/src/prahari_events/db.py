@@ -107,5 +107,22 @@ async def migrate(pool: asyncpg.Pool, schema: str, migrations: Sequence[Migratio
     return applied
 
 
+async def require_migrated(
+    pool: asyncpg.Pool, schema: str, migrations: Sequence[Migration], service: str
+) -> None:
+    """Services never change the schema (prahari-migrate does, as the owner role): a
+    service finds its migrations applied, or refuses to start, saying what to run."""
+    try:
+        done = {r["name"] for r in await pool.fetch("SELECT name FROM schema_migrations")}
+    except asyncpg.UndefinedTableError:
+        done = set()
+    missing = [name for name, _ in migrations if name not in done]
+    if missing:
+        raise ConfigError(
+            f"schema {schema} lacks migrations {', '.join(missing)}:"
+            f" run prahari-migrate --service {service} --schema {schema}"
+        )
+
+
 async def drop_schema(pool: asyncpg.Pool, schema: str) -> None:
     await pool.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prahari_events.checkpoints import Checkpointer, load_signing_key
 from prahari_events.config import CommonSettings
 from prahari_events.consumer import Handler, IdempotentConsumer
-from prahari_events.db import Migration, connect, create_pool, migrate
+from prahari_events.db import Migration, connect, create_pool, require_migrated
 from prahari_events.kafka import Topics, make_producer
 from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
@@ -35,7 +35,8 @@ CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 def postgres_context(
     common: CommonSettings, service: str, migrations: Sequence[Migration]
 ) -> CleanupContext:
-    """Open the service's pool, bring its schema up to date, close the pool at shutdown."""
+    """Open the service's pool, check that prahari-migrate brought its schema up to date,
+    close the pool at shutdown."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         pool = await create_pool(
@@ -45,7 +46,7 @@ def postgres_context(
             max_size=common.db_pool_size,
         )
         try:
-            await migrate(pool, common.db_schema, migrations)
+            await require_migrated(pool, common.db_schema, migrations, service)
             app[POOL] = pool
             app[READY_CHECKS]["postgres"] = lambda: postgres_ready(pool)
             yield

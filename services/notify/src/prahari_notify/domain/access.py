@@ -65,6 +65,31 @@ def evolve(access: CaseAccess | None, event: Envelope) -> CaseAccess | None:
     return access
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Known:
+    """What notify keeps per case (its case_access row): the version of the last access
+    event folded, the access, and the case's report type."""
+
+    version: int
+    access: CaseAccess
+    report_type: str | None
+
+
+def follow(known: Known | None, event: Envelope) -> Known | None:
+    """The row after a case event, or None when the event changes nothing: one seen
+    already (a redelivery of an older event), one that does not change access, or one of
+    a case never seen opened."""
+    if known is not None and known.version >= event.stream_version:
+        return None
+    if event.type not in ACCESS_EVENTS:
+        return None
+    access = evolve(known.access if known else None, event)
+    if access is None:
+        return None
+    report_type = event.payload.get("report_type") or (known.report_type if known else None)
+    return Known(event.stream_version, access, report_type)
+
+
 def to_json(access: CaseAccess) -> dict[str, Any]:
     def area(a: Area) -> dict[str, Any]:
         return {"state": a.state, "district": a.district}

@@ -198,16 +198,17 @@ class NotifyHandlers:
         self, conn: Conn, event: Envelope
     ) -> tuple[CaseAccess | None, str | None]:
         case_id = uuid.UUID(event.payload["case_id"])
-        known = await store.access_of(conn, case_id)
-        if known is not None and known[0] >= event.stream_version:
-            return known[1], known[2]  # seen already (a replay of an older event)
-        if event.type not in case_access.ACCESS_EVENTS:
-            return (known[1], known[2]) if known else (None, None)
-        access = case_access.evolve(known[1] if known else None, event)
-        report_type = event.payload.get("report_type") or (known[2] if known else None)
-        if access is not None:
-            await store.save_access(conn, case_id, event.stream_version, access, report_type)
-        return access, report_type
+        found = await store.access_of(conn, case_id)
+        known = case_access.Known(*found) if found else None
+        after = case_access.follow(known, event)
+        if after is None:
+            if known is not None:
+                return known.access, known.report_type
+            # A case never seen opened: nothing to guard, but its type still names templates.
+            typed = event.type in case_access.ACCESS_EVENTS
+            return None, event.payload.get("report_type") if typed else None
+        await store.save_access(conn, case_id, after.version, after.access, after.report_type)
+        return after.access, after.report_type
 
     async def route(
         self,
