@@ -12,14 +12,20 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from prahari_audit.cli import main
 from prahari_audit.topics import read_whole
 from prahari_cases.domain.case import stream_for
+from prahari_cases.domain.sla import SlaPolicy
+from prahari_cases.entrypoints.http import create_app as create_cases_app
+from prahari_cases.service_layer.handlers import CaseHandlers
+from prahari_events.checkpoints import ensure_key
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
-from tests.cases_support import SON_ROOM, SQUAD, do
+from prahari_events.telemetry import no_op_tracer
+from tests.cases_support import SON_ROOM, SQUAD, cases_settings, do
 from tests.factories import AUDITOR, report_envelope
 from tests.notify_support import notify_rig, until
 from tests.support import AUDIT_URL, KAFKA, bearer, publish
@@ -139,7 +145,7 @@ async def test_an_export_verifies_offline_and_an_edit_in_it_is_named(
     await do(cases, first, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
     out = tmp_path / "export"
     code, written = await audit(capsys, "--cases-schema", schema, "--notify-schema", "none",
-                                "export", "--from", since.isoformat(),
+                                "--progress", "export", "--from", since.isoformat(),
                                 "--to", datetime.now(UTC).isoformat(), "--state", "9",
                                 "--out", str(out))  # fmt: skip
     assert (code, written["events"]) == (0, 3)
@@ -165,12 +171,13 @@ async def test_an_export_verifies_offline_and_an_edit_in_it_is_named(
     assert checked["findings"][0].startswith("line 2:")
 
 
-async def test_a_reports_timeline_starts_at_intake_and_follows_its_case(
+async def test_a_reports_timeline_shows_intake_cases_notify_and_an_auditors_read_in_order(
     cases: Any,
     deliver: Any,
     schema: str,
     topics: Topics,
     registry: Registry,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     report = report_envelope(registry)
@@ -178,19 +185,32 @@ async def test_a_reports_timeline_starts_at_intake_and_follows_its_case(
     # reports around it; and as cases' consumer takes it.
     others = [report_envelope(registry), report_envelope(registry)]
     await publish(topics.reports, registry, [others[0], report, others[1]])
-    case_id = await deliver(report)
-    await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
-    code, found = await audit(capsys, "--cases-schema", schema, "--notify-schema", "none",
-                              "--topic-prefix", topics.prefix, "timeline",
-                              "--report", report.payload["report_id"])  # fmt: skip
+    notify_schema = f"{schema}_n"
+    async with notify_rig(topics, notify_schema, tmp_path) as rig:
+        case_id = await deliver(report)
+        await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
+
+        async def told() -> bool:
+            # notify took the case's events from Kafka: the room's SMS and email, the squad's
+            rows = await rig.pool.fetch("SELECT status FROM deliveries")
+            return len(rows) >= 3 and all(r["status"] == "sent" for r in rows)
+
+        await until(told, within=20)
+        assert (await cases.get(f"/v1/cases/{case_id}", headers=bearer(AUDITOR))).status == 200
+        code, found = await audit(capsys, "--cases-schema", schema, "--notify-schema",
+                                  notify_schema, "--topic-prefix", topics.prefix, "timeline",
+                                  "--report", report.payload["report_id"])  # fmt: skip
     assert code == 0
-    kinds = [(e["service"], e["type"]) for e in found["entries"] if e["event_id"]]
-    assert kinds == [
-        ("intake", "report.received"),
-        ("cases", "case.opened"),
-        ("cases", "case.assigned"),
-    ]
+    entries = [(e["service"], e["type"]) for e in found["entries"]]
+    assert entries[:2] == [("intake", "report.received"), ("cases", "case.opened")]
+    assert {"intake", "cases", "notify"} == {service for service, _ in entries}
+    assert ("cases", "case.assigned") in entries
+    assert entries.count(("notify", "notification.sent")) == 3
+    assert entries[-1] == ("cases", "read: case")
+    assert found["entries"][-1]["actor"] == AUDITOR.unit_id
     assert found["entries"][0]["actor"] == report.actor.unit_id
+    times = [e["at"] for e in found["entries"]]
+    assert times == sorted(times)
 
 
 VEHICLES = ["UP 64 AB 1234", "BR 01 AB 1234", "JH 02 C 4321", "UP 70 T 1111"]
@@ -211,7 +231,7 @@ async def _mixed_history(cases: Any, pool: asyncpg.Pool, registry: Registry, top
         assert response.status == 201
     reports = [
         report_envelope(registry, details={"commodity": "liquor", "vehicles": [VEHICLES[n % 4]]})
-        for n in range(24)
+        for n in range(40)
     ] + [
         report_envelope(registry, SON_ROOM, report_type="seizure", description="नाके पर जब्ती",
                         occurred_at="2024-04-11T20:10:00+05:30", details=SEIZURES[n % 2])
@@ -237,7 +257,7 @@ async def _mixed_history(cases: Any, pool: asyncpg.Pool, registry: Registry, top
             ("/escalation", SON_ROOM, {"reason": "गिरोह का संदेह"}),
             ("/closure", SON_ROOM, {"disposition": "seizure_made", "summary": "जब्ती"}),
         ]
-        for path, unit, body in steps[: 2 + n % 7]:
+        for path, unit, body in steps[: 3 + n % 6]:
             await do(cases, case_id, path, unit, body)
             sent += 1
     return sent
@@ -252,7 +272,7 @@ async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_row
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sent = await _mixed_history(cases, pool, registry, topics)
-    assert sent >= 100
+    assert sent >= 200
     replay = ("--cases-schema", schema, "--topic-prefix", topics.prefix, "replay", "--service",
               "cases")  # fmt: skip
     code, clean = await audit(capsys, *replay)
@@ -335,3 +355,42 @@ async def test_notify_replay_matches_what_it_consumed_and_names_edited_rows(
         f"case_access {ids[0]}: live only",
         f"case_access {ids[0]}: replay only",
     ]
+
+
+async def test_cases_signs_checkpoints_on_its_schedule_and_verify_anchors_to_them(
+    cases_schema: str,
+    pool: asyncpg.Pool,
+    store: EventStore,
+    registry: Registry,
+    topics: Topics,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    trust = tmp_path / "trust.json"
+    ensure_key("cases", tmp_path / "cases.pem", trust)
+    settings = cases_settings(
+        topics,
+        cases_schema,
+        PRAHARI_CASES_CHECKPOINT_KEY=str(tmp_path / "cases.pem"),
+        PRAHARI_CHECKPOINT_INTERVAL_S="0.2",
+    )
+    handlers = CaseHandlers(store, topics.case_events, SlaPolicy())
+    async with TestClient(TestServer(create_cases_app(settings, no_op_tracer()))):
+        for _ in range(3):
+            async with pool.acquire() as conn, conn.transaction():
+                await handlers.report_received(conn, report_envelope(registry))
+        streams: int = await pool.fetchval("SELECT count(DISTINCT stream_id) FROM events")
+
+        async def anchored() -> bool:
+            docs = [json.loads(v) for v in await read_whole(KAFKA, topics.checkpoints("cases"))]
+            heads: int = sum(len(d["heads"]) for d in docs)
+            return heads >= streams
+
+        await until(anchored, within=20)
+    code, found = await audit(capsys, "--cases-schema", cases_schema, "--topic-prefix",
+                              topics.prefix, "--trust", str(trust), "verify", "--schema",
+                              cases_schema)  # fmt: skip
+    assert code == 0, found
+    (checked,) = found["schemas"]
+    assert checked["checkpoints"] >= 1
+    assert checked["broken"] == []

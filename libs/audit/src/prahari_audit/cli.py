@@ -166,7 +166,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _export(args: argparse.Namespace) -> int:
     schemas = {"cases": args.cases_schema, "notify": args.notify_schema}
-    lines = await export.exported(args.database_url, schemas, args.since, args.until, args.state)
+    progress = Progress("export", 0, shown=args.progress)
+    try:
+        lines = await export.exported(
+            args.database_url, schemas, args.since, args.until, args.state, progress=progress
+        )
+    finally:
+        progress.close()
     jsonl, sheet = export.write(lines, args.out)
     _out(
         args,

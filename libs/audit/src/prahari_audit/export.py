@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 
+from prahari_audit.progress import Progress
 from prahari_events.db import create_pool
 from prahari_events.envelope import iso
 from prahari_events.store import chain_hash
@@ -40,8 +41,21 @@ CSV_COLUMNS = (
 )
 
 
+_WINDOW = (
+    " FROM events WHERE recorded_at >= $1 AND recorded_at < $2"
+    " AND ($3::integer IS NULL OR"
+    "      (convert_from(body, 'UTF8')::jsonb -> 'jurisdiction' ->> 'state')::int = $3)"
+)
+
+
 async def exported(
-    url: str, schemas: dict[str, str], since: datetime, until: datetime, state: int | None
+    url: str,
+    schemas: dict[str, str],
+    since: datetime,
+    until: datetime,
+    state: int | None,
+    *,
+    progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """The window's events of each service (name -> schema), in recorded order per service."""
     lines: list[dict[str, Any]] = []
@@ -52,37 +66,41 @@ async def exported(
                 pool.acquire() as conn,
                 conn.transaction(readonly=True, isolation="repeatable_read"),
             ):
-                rows = await conn.fetch(
+                if progress is not None and progress.shown:  # a count is a scan of its own
+                    progress.total += await conn.fetchval(
+                        f"SELECT count(*){_WINDOW}", since, until, state
+                    )
+                async for r in conn.cursor(
                     "SELECT stream_id, stream_version, event_id, type, recorded_at, body,"
-                    " prev_hash, hash FROM events WHERE recorded_at >= $1 AND recorded_at < $2"
-                    " AND ($3::integer IS NULL OR"
-                    "      (convert_from(body, 'UTF8')::jsonb -> 'jurisdiction' ->> 'state')::int"
-                    "      = $3)"
-                    " ORDER BY stream_id, stream_version",
+                    f" prev_hash, hash{_WINDOW} ORDER BY stream_id, stream_version",
                     since,
                     until,
                     state,
-                )
+                    prefetch=2000,
+                ):
+                    lines.append(_line(service, r))
+                    if progress is not None:
+                        progress.advance()
         except asyncpg.UndefinedTableError:
-            rows = []
+            pass  # that service has no store here
         finally:
             await pool.close()
-        lines += [
-            {
-                "service": service,
-                "stream_id": r["stream_id"],
-                "stream_version": r["stream_version"],
-                "event_id": str(r["event_id"]),
-                "type": r["type"],
-                "recorded_at": iso(r["recorded_at"]),
-                "prev_hash": r["prev_hash"].hex(),
-                "hash": r["hash"].hex(),
-                # The stored bytes themselves (canonical JSON is UTF-8): what the hash covers.
-                "body": bytes(r["body"]).decode("utf-8"),
-            }
-            for r in rows
-        ]
     return lines
+
+
+def _line(service: str, r: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "service": service,
+        "stream_id": r["stream_id"],
+        "stream_version": r["stream_version"],
+        "event_id": str(r["event_id"]),
+        "type": r["type"],
+        "recorded_at": iso(r["recorded_at"]),
+        "prev_hash": r["prev_hash"].hex(),
+        "hash": r["hash"].hex(),
+        # The stored bytes themselves (canonical JSON is UTF-8): what the hash covers.
+        "body": bytes(r["body"]).decode("utf-8"),
+    }
 
 
 def write(lines: list[dict[str, Any]], out: Path) -> tuple[Path, Path]:
