@@ -40,7 +40,7 @@ from prahari_events.db import Conn
 from prahari_events.envelope import iso, utcnow
 from prahari_events.errors import ConfigError
 from prahari_events.registry import canonical_json
-from prahari_events.store import OUTBOX_CHANNEL, Position
+from prahari_events.store import AFTER, OUTBOX_CHANNEL, Position
 
 log = logging.getLogger("prahari.checkpoints")
 
@@ -233,10 +233,7 @@ async def _changes(
     reached and how many events that covers. Only transactions older than every running one
     are read (as read_all does), so no event can later commit behind the position."""
     rows = await conn.fetch(
-        "SELECT tx_id::text AS tx, position, stream_id, stream_version, hash FROM events"
-        " WHERE (tx_id, position) > ($1::text::xid8, $2)"
-        " AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-        " ORDER BY tx_id, position LIMIT $3",
+        f"SELECT tx_id::text AS tx, position, stream_id, stream_version, hash{AFTER}",
         str(after.tx_id),
         after.position,
         limit,

@@ -47,6 +47,15 @@ class Position:
         return f"{self.tx_id}:{self.position}"
 
 
+# The events after a position ($1 transaction id as text, $2 position) in the global order,
+# at most $3 of them: only transactions older than every running one, so that nothing can
+# commit behind the position later (read_all_records says why).
+AFTER = (
+    " FROM events WHERE (tx_id, position) > ($1::text::xid8, $2)"
+    " AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id, position LIMIT $3"
+)
+
+
 class EventStore:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
@@ -168,11 +177,7 @@ class EventStore:
         cluster holds followers back (never makes them skip) until it ends.
         """
         rows = await conn.fetch(
-            "SELECT tx_id::text AS tx, position, stream_id, stream_version, type, body"
-            " FROM events"
-            " WHERE (tx_id, position) > ($1::text::xid8, $2)"
-            " AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-            " ORDER BY tx_id, position LIMIT $3",
+            f"SELECT tx_id::text AS tx, position, stream_id, stream_version, type, body{AFTER}",
             str(after.tx_id),
             after.position,
             limit,
