@@ -327,11 +327,17 @@ async def test_notify_replay_matches_what_it_consumed_and_names_edited_rows(
         for case_id in ids[:3]:
             await do(cases, case_id, "/assignment", SON_ROOM, {"unit_id": SQUAD.unit_id})
         await do(cases, ids[0], "/shares", SON_ROOM, {"state": 10, "reason": "truck from Bihar"})
+        # A unit notify's directory does not list: notify records it undeliverable.
+        await do(cases, ids[3], "/assignment", SON_ROOM, {"unit_id": "UP-SON-SST-1"})
 
         async def settled() -> bool:
             rows = await rig.pool.fetch("SELECT status FROM deliveries")
             access = await rig.pool.fetchval("SELECT count(*) FROM case_access")
-            return len(rows) >= 10 and access == 4 and all(r["status"] == "sent" for r in rows)
+            lost = await rig.pool.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'notification.undeliverable'"
+            )
+            sent = all(r["status"] == "sent" for r in rows)
+            return len(rows) >= 10 and access == 4 and lost == 1 and sent
 
         await until(settled, within=30)
         replay = ("--notify-schema", notify_schema, "--topic-prefix", topics.prefix, "replay",

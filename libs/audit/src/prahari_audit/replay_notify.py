@@ -25,7 +25,7 @@ from typing import Any
 from prahari_audit.progress import Progress
 from prahari_audit.replay import Difference, Replayed
 from prahari_audit.topics import read_whole
-from prahari_events.catalogue import build_registry
+from prahari_events.catalogue import NOTIFICATION_QUEUED, build_registry
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
 from prahari_events.policy import read_keys
@@ -69,8 +69,10 @@ async def replay_notify(
                 continue
             p = event.payload
             key = uuid.UUID(str(p["notification_id"]))
+            if key not in folded and event.type != NOTIFICATION_QUEUED:
+                continue  # notification.undeliverable: a stream of its own, never a delivery
             folded[key] = evolve(folded.get(key), event.type, p)
-            if event.type == "notification.queued":
+            if event.type == NOTIFICATION_QUEUED:
                 cases[key] = p.get("case_id")
         live_deliveries = {
             r["notification_id"]: dict(r)
