@@ -129,6 +129,10 @@ _DROP = object()
         (_with("smuggling_tip", smuggling_tip__commodity="tea"), {"smuggling_tip.commodity"}),
         (_with("intelligence", intelligence__area="dangerous"), {"intelligence.area"}),
         (_with("incident", incident__injured=-1), {"incident.injured"}),
+        # Control characters anywhere in the text: named, never a 202 that dead-letters.
+        (_with("rumour", description="अफवाह \x00 फैल रही"), {"description"}),
+        (_with("rumour", description="terminal \x1b[2J wipe"), {"description"}),
+        (_with("rumour", rumour__handle="@user\x07"), {"rumour.handle"}),
     ],
 )
 async def test_bad_fields_get_400_naming_each_one(

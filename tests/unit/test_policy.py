@@ -149,3 +149,26 @@ def test_a_nul_character_is_refused_by_name_anywhere_in_the_input() -> None:
     with pytest.raises(InvalidInput) as refused:
         load_input(Body(), {"text": "ok\x00", "items": [{"a": "fine"}, {"b": "x\x00y"}]})
     assert set(refused.value.fields) == {"text", "items.1.b"}
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("बिहार सीमा पर ट्रक\nदो लोग\tसवार\r\n", False),  # Hindi, newlines and tabs are text
+        ("escape \x1b[31m red", True),
+        ("bell \x07", True),
+        ("delete \x7f", True),
+        ("C1 \x9b control", True),
+        ("vertical \x0b tab", True),
+    ],
+)
+def test_control_characters_are_refused_by_name(text: str, refused: bool) -> None:
+    class Body(Schema):
+        description = fields.String()
+
+    if not refused:
+        assert load_input(Body(), {"description": text}) == {"description": text}
+        return
+    with pytest.raises(InvalidInput) as caught:
+        load_input(Body(), {"description": text})
+    assert list(caught.value.fields) == ["description"]

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -187,29 +188,70 @@ def idempotency_key(request: web.Request) -> str | None:
     return key
 
 
-def _nul_fields(data: Any, path: str = "") -> dict[str, list[str]]:
-    """Fields whose text holds a NUL character: valid JSON and valid in a URL, but no
-    PostgreSQL text column can hold one, so it is refused here, by name, not by a 500."""
+# Characters no text field may hold: C0 controls but tab, newline and carriage return,
+# DEL, and C1 controls. NUL cannot be stored by PostgreSQL at all; the others are invisible
+# in an SMS or a control room's screen and only ever arrive by mistake or by malice.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_fields(data: Any, path: str = "") -> dict[str, list[str]]:
+    """Fields whose text (or name) holds a control character, by their dotted path: refused
+    here, by name, rather than accepted and failing later (a dead letter, a 500)."""
     found: dict[str, list[str]] = {}
     if isinstance(data, str):
-        if "\x00" in data:
-            found[path or "_body"] = ["must not contain a NUL character"]
+        bad = _CONTROL.search(data)
+        if bad:
+            found[path or "_body"] = [
+                f"must not contain control characters (U+{ord(bad.group()):04X})"
+            ]
     elif isinstance(data, dict):
         for key, value in data.items():
-            found.update(_nul_fields(value, f"{path}.{key}" if path else str(key)))
-            if isinstance(key, str) and "\x00" in key:
-                found[path or "_body"] = ["a field name must not contain a NUL character"]
+            found.update(_control_fields(value, f"{path}.{key}" if path else str(key)))
+            if isinstance(key, str) and _CONTROL.search(key):
+                found[path or "_body"] = ["a field name must not contain control characters"]
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            found.update(_nul_fields(value, f"{path}.{index}" if path else str(index)))
+            found.update(_control_fields(value, f"{path}.{index}" if path else str(index)))
     return found
+
+
+# What this system can be asked about: the 2024 elections and whatever comes after them for
+# a while. Beyond these, a moment is a typo or a probe (year 9999 at -12:00 is not even a
+# time PostgreSQL or Python can hold in UTC).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_OUT_OF_RANGE = "must be between 2000-01-01 and 2099-12-31"
+
+
+class Moment(fields.AwareDateTime):
+    """A moment with its UTC offset, within the years this system handles."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            in_utc = moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(_OUT_OF_RANGE) from None
+        if not EARLIEST <= in_utc < LATEST:
+            raise ValidationError(_OUT_OF_RANGE)
+        return moment
+
+
+class Day(fields.Date):
+    """A calendar day within the years this system handles."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise ValidationError(_OUT_OF_RANGE)
+        return day
 
 
 def load_input(schema: Schema, data: Any, message: str = "invalid input") -> dict[str, Any]:
     """Load request data with a marshmallow schema, or a 400 naming each bad field."""
-    nul = _nul_fields(data)
-    if nul:
-        raise InvalidInput(message, fields=nul)
+    controls = _control_fields(data)
+    if controls:
+        raise InvalidInput(message, fields=controls)
     try:
         loaded: dict[str, Any] = schema.load(data)
     except ValidationError as exc:

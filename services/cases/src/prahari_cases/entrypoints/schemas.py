@@ -17,6 +17,7 @@ from prahari_events.catalogue import (
     SEIZURE_UNITS,
     WATCHLIST_KINDS,
 )
+from prahari_events.web import Day, Moment
 
 STATUSES = ("open", "assigned", "acknowledged", "reported", "closed")
 LGD_CODE = validate.Range(min=1, max=99_999)
@@ -174,8 +175,8 @@ class CaseListQuery(Strict):
         load_default=None,
         metadata={"description": "true: cases with a missed deadline whose stage is not done"},
     )
-    opened_from = fields.AwareDateTime(load_default=None)
-    opened_to = fields.AwareDateTime(load_default=None)
+    opened_from = Moment(load_default=None)
+    opened_to = Moment(load_default=None)
     q = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=200),
@@ -201,10 +202,8 @@ class _GroupBy(fields.String):
 
 
 class SeizureStatsQuery(Strict):
-    day_from = fields.Date(
-        load_default=None, data_key="from", metadata={"description": "first IST day"}
-    )
-    day_to = fields.Date(load_default=None, data_key="to", metadata={"description": "last IST day"})
+    day_from = Day(load_default=None, data_key="from", metadata={"description": "first IST day"})
+    day_to = Day(load_default=None, data_key="to", metadata={"description": "last IST day"})
     state = _state(strict=False, load_default=None)
     district = _district(strict=False, load_default=None)
     group_by = _GroupBy(
@@ -214,7 +213,7 @@ class SeizureStatsQuery(Strict):
 
 
 class AsOfQuery(Strict):
-    as_of = fields.AwareDateTime(
+    as_of = Moment(
         load_default=None, metadata={"description": "the case as it stood at this moment"}
     )
 

@@ -24,7 +24,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from prahari_events.auth import Unit
 from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from prahari_events.web import json_response, load_input, parse_json_object
+from prahari_events.web import Moment, json_response, load_input, parse_json_object
 from prahari_intake.entrypoints import sms
 from prahari_intake.entrypoints.common import DESK, report_command
 from prahari_intake.service_layer.desk import request_hash
@@ -48,7 +48,7 @@ class _Inbound(Schema):
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     sender = fields.String(required=True, data_key="from", validate=validate.Length(max=20))
     text = fields.String(required=True, validate=validate.Length(min=1, max=1600))
-    received_at = fields.AwareDateTime(load_default=None)
+    received_at = Moment(load_default=None)
 
 
 _INBOUND = _Inbound()

@@ -20,6 +20,7 @@ from marshmallow import (
 )
 
 from prahari_events.catalogue import AGENCIES, COMMODITIES, REPORT_TYPES, SEIZURE_UNITS
+from prahari_events.web import Moment
 
 PLATFORMS = (
     "whatsapp",
@@ -119,7 +120,7 @@ class Rumour(Strict):
     handle = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     language = fields.String(required=True, validate=validate.Regexp(_LANGUAGE))
     excerpt = fields.String(load_default=None, validate=validate.Length(max=2000))
-    first_seen_at = fields.AwareDateTime(required=True)
+    first_seen_at = Moment(required=True)
     estimated_reach = fields.Integer(
         load_default=None, strict=True, validate=validate.Range(min=0, max=2_000_000_000)
     )
@@ -144,7 +145,7 @@ class SmugglingTip(Strict):
     vehicles = vehicles()
     persons = persons()
     route = fields.Nested(Route, load_default=None)
-    expected_at = fields.AwareDateTime(load_default=None)
+    expected_at = Moment(load_default=None)
 
 
 class SeizurePlace(Strict):
@@ -233,7 +234,7 @@ class ReportRequest(Strict):
     district = fields.Integer(
         required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = Moment(required=True)
     location = fields.Nested(Location, load_default=None)
     rumour = fields.Nested(Rumour, load_default=None)
     smuggling_tip = fields.Nested(SmugglingTip, load_default=None)

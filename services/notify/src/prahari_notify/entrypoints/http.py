@@ -34,6 +34,7 @@ from prahari_events.store import EventStore
 from prahari_events.units import UnitDirectory, load_units
 from prahari_events.web import (
     TRACER,
+    Moment,
     authenticate,
     base_app,
     json_response,
@@ -89,7 +90,7 @@ class _Receipt(Schema):
     id = fields.String(required=True, allow_none=True, validate=validate.Length(max=200))
     status = fields.String(required=True, validate=validate.OneOf(["delivered", "failed"]))
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
-    at = fields.AwareDateTime(required=True)
+    at = Moment(required=True)
 
 
 _QUERY = _Query()  # built once: schemas are reusable, and costly to build
