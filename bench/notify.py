@@ -309,7 +309,8 @@ async def end_to_end(gateway: Gateway, units_path: Path, rate: float) -> dict[st
             async def one(n: int, due: float) -> None:
                 nonlocal refused
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
-                async with http.post(url, json=seizure(n), headers=headers) as r:
+                keyed = {**headers, "Idempotency-Key": str(uuid.uuid4())}
+                async with http.post(url, json=seizure(n), headers=keyed) as r:
                     answer = await r.json()
                     if r.status != 202:
                         refused += 1

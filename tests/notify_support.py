@@ -30,9 +30,9 @@ from prahari_events.kafka import Topics
 from prahari_events.runtime import POOL
 from prahari_events.store import EventStore
 from prahari_events.telemetry import no_op_tracer
+from prahari_events.webhooks import signature
 from prahari_notify.config import Settings
 from prahari_notify.entrypoints.http import DISPATCHERS, HANDLERS, SWEEPER, create_app
-from prahari_notify.service_layer.receipts import signature
 from tests.factories import BIHAR, SONBHADRA, UP
 from tests.support import DATABASE_URL, KAFKA, NOTIFY_URL, TOKEN_SECRET, free_port, migrate_for
 

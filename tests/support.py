@@ -134,6 +134,11 @@ def bearer(unit: Unit) -> dict[str, str]:
     return {"Authorization": f"Bearer {_TOKENS.mint(unit, timedelta(minutes=30))}"}
 
 
+def filing(unit: Unit, key: str | None = None) -> dict[str, str]:
+    """Headers to file a report: the unit's token and an Idempotency-Key (required)."""
+    return {**bearer(unit), "Idempotency-Key": key or str(uuid.uuid4())}
+
+
 def intake_settings(topics: Topics, schema: str, **extra: str) -> IntakeSettings:
     """intake's settings for one test: its own topics and schema."""
     return IntakeSettings.from_env(

@@ -5,6 +5,7 @@ PostgreSQL (schemathesis calls synchronously)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -125,7 +126,7 @@ def test_each_documented_example_is_accepted(intake_url: str, kind: str) -> None
     response = requests.post(
         f"{intake_url}/v1/reports",
         json=example,
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers={"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": str(uuid.uuid4())},
         timeout=30,
     )
     assert response.status_code == 202, response.text

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.cases_support import SON_ROOM, call
 from tests.factories import AUDITOR, STATION
-from tests.support import bearer
+from tests.support import filing
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +65,6 @@ async def test_a_report_at_an_impossible_moment_is_400(
         "occurred_at": occurred_at,
         "rumour": {"platform": "whatsapp", "first_seen_at": "2024-04-10T10:00:00+05:30"},
     }
-    response = await client.post("/v1/reports", json=report, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=report, headers=filing(STATION))
     assert response.status == 400, await response.text()
     assert "occurred_at" in (await response.json())["error"]["fields"]

@@ -14,7 +14,7 @@ from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_intake.entrypoints.examples import EXAMPLES
 from tests.factories import AUDITOR, CHANDAULI, STATE_ROOM, STATION
-from tests.support import TOKEN_SECRET, bearer, read_topic
+from tests.support import TOKEN_SECRET, bearer, filing, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ async def test_each_report_type_is_accepted_and_on_the_log_before_the_202(
     client: TestClient[Any, Any], topics: Topics, registry: Registry, kind: str
 ) -> None:
     unit = STATE_ROOM  # covers every district of Uttar Pradesh
-    response = await client.post("/v1/reports", json=EXAMPLES[kind], headers=bearer(unit))
+    response = await client.post("/v1/reports", json=EXAMPLES[kind], headers=filing(unit))
     assert response.status == 202, await response.text()
     body = await response.json()
     assert response.headers["Location"] == f"/v1/reports/{body['report_id']}"
@@ -60,7 +60,7 @@ async def test_each_report_type_is_accepted_and_on_the_log_before_the_202(
 async def test_occurred_at_is_kept_in_utc(
     client: TestClient[Any, Any], topics: Topics, registry: Registry
 ) -> None:
-    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=REPORT, headers=filing(STATION))
     assert response.status == 202
     [message] = await read_topic(topics.reports, at_least=1)
     event = registry.decode(message.value or b"")
@@ -138,7 +138,7 @@ _DROP = object()
 async def test_bad_fields_get_400_naming_each_one(
     client: TestClient[Any, Any], topics: Topics, report: dict[str, Any], bad_paths: set[str]
 ) -> None:
-    response = await client.post("/v1/reports", json=report, headers=bearer(STATE_ROOM))
+    response = await client.post("/v1/reports", json=report, headers=filing(STATE_ROOM))
     assert response.status == 400, await response.text()
     body = await response.json()
     assert body["error"]["code"] == "invalid_input"
@@ -147,7 +147,7 @@ async def test_bad_fields_get_400_naming_each_one(
 
 
 async def test_missing_fields_are_named(client: TestClient[Any, Any]) -> None:
-    response = await client.post("/v1/reports", json={}, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json={}, headers=filing(STATION))
     assert response.status == 400
     fields = (await response.json())["error"]["fields"]
     assert {"type", "description", "state", "district"} <= set(fields)
@@ -157,7 +157,7 @@ async def test_not_json_is_400(client: TestClient[Any, Any]) -> None:
     response = await client.post(
         "/v1/reports",
         data=b"{oops",
-        headers={**bearer(STATION), "Content-Type": "application/json"},
+        headers={**filing(STATION), "Content-Type": "application/json"},
     )
     assert response.status == 400
     assert "_body" in (await response.json())["error"]["fields"]
@@ -165,7 +165,7 @@ async def test_not_json_is_400(client: TestClient[Any, Any]) -> None:
 
 async def test_a_wrong_content_type_is_415(client: TestClient[Any, Any]) -> None:
     response = await client.post(
-        "/v1/reports", data="type=rumour", headers={**bearer(STATION), "Content-Type": "text/plain"}
+        "/v1/reports", data="type=rumour", headers={**filing(STATION), "Content-Type": "text/plain"}
     )
     assert response.status == 415
     assert (await response.json())["error"]["code"]
@@ -177,7 +177,7 @@ async def test_an_oversized_body_is_413(client: TestClient[Any, Any]) -> None:
         "description": "x" * 4000,
         "rumour": {**REPORT["rumour"], "excerpt": "क" * 2000},
     }
-    response = await client.post("/v1/reports", json=big, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=big, headers=filing(STATION))
     assert response.status == 413
     assert (await response.json())["error"]["code"]
 
@@ -201,18 +201,22 @@ async def test_reporting_outside_ones_jurisdiction_is_403(
     client: TestClient[Any, Any], topics: Topics
 ) -> None:
     response = await client.post(
-        "/v1/reports", json={**REPORT, "district": CHANDAULI}, headers=bearer(STATION)
+        "/v1/reports", json={**REPORT, "district": CHANDAULI}, headers=filing(STATION)
     )
     assert response.status == 403
-    response = await client.post("/v1/reports", json=REPORT, headers=bearer(AUDITOR))
+    response = await client.post("/v1/reports", json=REPORT, headers=filing(AUDITOR))
     assert response.status == 403
     assert await read_topic(topics.reports, at_least=0, within=1) == []
 
 
 async def test_health_and_readiness(client: TestClient[Any, Any]) -> None:
     assert (await client.get("/healthz")).status == 200
+    # To anyone: ready or not, nothing about the parts behind it.
     response = await client.get("/readyz")
     assert response.status == 200
+    assert await response.json() == {"status": "ready"}
+    # To a unit with a token: each check.
+    response = await client.get("/readyz", headers=bearer(STATION))
     checks = (await response.json())["checks"]
     assert checks["kafka"] == checks["postgres"] == checks["consumer"] == "ok"
 
@@ -221,3 +225,15 @@ async def test_an_unknown_route_is_a_json_404(client: TestClient[Any, Any]) -> N
     response = await client.get("/v1/nothing")
     assert response.status == 404
     assert (await response.json())["error"]["code"] == "not_found"
+
+
+async def test_a_report_without_an_idempotency_key_is_428_and_files_nothing(
+    client: TestClient[Any, Any], topics: Topics
+) -> None:
+    # A client that retried a 503 without a key would file the report twice: no key, no report.
+    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    assert response.status == 428
+    body = await response.json()
+    assert body["error"]["fields"] == {"Idempotency-Key": ["required"]}
+    assert "Idempotency-Key" in body["error"]["message"]
+    assert await read_topic(topics.reports, at_least=0, within=0.5) == []

@@ -21,7 +21,7 @@ from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.service_layer.desk import request_hash
 from tests.factories import AUDITOR, OTHER_STATION, STATE_ROOM, STATION, report_envelope
-from tests.support import bearer, eventually, intake_settings, read_topic
+from tests.support import bearer, eventually, filing, intake_settings, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -190,7 +190,7 @@ async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
 async def test_report_status_is_visible_to_the_unit_its_control_rooms_and_auditors(
     client: TestClient[Any, Any],
 ) -> None:
-    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=REPORT, headers=filing(STATION))
     report_id = (await response.json())["report_id"]
     url = f"/v1/reports/{report_id}"
     for unit in (STATION, STATE_ROOM, AUDITOR):
@@ -206,7 +206,7 @@ async def test_report_status_is_visible_to_the_unit_its_control_rooms_and_audito
 async def test_a_report_dead_lettered_downstream_shows_as_rejected_with_the_reason(
     client: TestClient[Any, Any], topics: Topics, producer: AIOKafkaProducer, registry: Registry
 ) -> None:
-    response = await client.post("/v1/reports", json=REPORT, headers=bearer(STATION))
+    response = await client.post("/v1/reports", json=REPORT, headers=filing(STATION))
     report_id = (await response.json())["report_id"]
     [message] = await read_topic(topics.reports, at_least=1)
     event = registry.decode(message.value or b"")

@@ -5,6 +5,7 @@ side is in test_notify.py)."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,14 +18,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.telemetry import no_op_tracer
+from prahari_events.webhooks import signature
 from prahari_intake.entrypoints.http import create_app
-from prahari_intake.entrypoints.inbound_sms import signature
 from tests.support import intake_settings, read_topic
 
 pytestmark = pytest.mark.integration
 
 SECRET = "webhook-secret-for-tests"
 PHONE = "+919000000135"  # registered to an excise unit in Chandauli
+PIN_PHONE = "+919000000136"  # a police station whose messages start with its PIN
 
 
 @pytest.fixture
@@ -44,7 +46,17 @@ async def channel(
                         "district": 135,
                         "phone": PHONE,
                         "email": None,
-                    }
+                    },
+                    {
+                        "unit_id": "UP-CHA-PS-SAKALDIHA",
+                        "name": "Police Station Sakaldiha, Chandauli",
+                        "kind": "police_station",
+                        "state": 9,
+                        "district": 135,
+                        "phone": PIN_PHONE,
+                        "email": None,
+                        "sms_pin": "4321",
+                    },
                 ]
             }
         )
@@ -74,19 +86,23 @@ async def deliver(
     sender: str = PHONE,
     message_id: str = "",
     secret: str = SECRET,
+    at: float | None = None,
 ) -> Any:
     body = json.dumps(
         {"message_id": message_id or str(uuid.uuid4()), "from": sender, "text": text},
         ensure_ascii=False,
     ).encode()
-    return await client.post(
-        "/v1/sms/inbound",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Prahari-Signature": signature(secret.encode(), body),
-        },
-    )
+    return await client.post("/v1/sms/inbound", data=body, headers=signed(body, secret, at=at))
+
+
+def signed(body: bytes, secret: str = SECRET, *, at: float | None = None) -> dict[str, str]:
+    """The headers the gateway sends: a timestamp, and the signature over it and the body."""
+    stamp = str(int(time.time() if at is None else at))
+    return {
+        "Content-Type": "application/json",
+        "X-Prahari-Timestamp": stamp,
+        "X-Prahari-Signature": signature(secret.encode(), stamp, body),
+    }
 
 
 SEIZURE = "PR SZR 135 c=liquor q=1200 val=480000 a=excise cp=Naubatpur ट्रक में अवैध शराब"
@@ -117,7 +133,8 @@ async def test_a_webhook_delivered_twice_files_one_report_and_sends_one_reply(
 ) -> None:
     client, replies = channel
     first = await (await deliver(client, SEIZURE, message_id="gw-2")).json()
-    again = await (await deliver(client, SEIZURE, message_id="gw-2")).json()
+    # The gateway's retry is signed anew: a later timestamp, so not a replay.
+    again = await (await deliver(client, SEIZURE, message_id="gw-2", at=time.time() + 2)).json()
     assert first["report_id"] == again["report_id"]
     assert len(await read_topic(topics.reports, at_least=1)) == 1
     # Published twice with the same event id: notify's consumer takes it once, and the
@@ -131,7 +148,7 @@ async def test_a_malformed_sms_gets_a_reply_that_explains_the_format(
 ) -> None:
     client, replies = channel
     response = await deliver(client, "seized liquor at naubatpur")
-    assert response.status == 200
+    assert response.status == 422  # the sender's to fix; the reply says how
     assert (await response.json())["filed"] is False
     [reply] = await replies.requested()
     assert reply["template"] == "reply_not_filed"
@@ -181,14 +198,85 @@ async def test_a_signed_webhook_that_is_not_json_is_a_400_naming_the_body(
 ) -> None:
     client, replies = channel
     body = b"{not json"
-    response = await client.post(
-        "/v1/sms/inbound",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Prahari-Signature": signature(SECRET.encode(), body),
-        },
-    )
+    response = await client.post("/v1/sms/inbound", data=body, headers=signed(body))
     assert response.status == 400
     assert "_body" in (await response.json())["error"]["fields"]
     assert await replies.requested(at_least=0, within=0.5) == []
+
+
+async def test_a_replayed_or_stale_or_oddly_signed_webhook_is_refused_and_never_answered(
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics
+) -> None:
+    client, replies = channel
+    body = json.dumps(
+        {"message_id": "gw-replay", "from": PHONE, "text": SEIZURE}, ensure_ascii=False
+    ).encode()
+    headers = signed(body)
+    assert (await client.post("/v1/sms/inbound", data=body, headers=headers)).status == 200
+    # The same bytes again, captured and resent: refused, nothing sent.
+    again = await client.post("/v1/sms/inbound", data=body, headers=headers)
+    assert again.status == 409
+    assert (await again.json())["error"]["code"] == "replayed"
+    # Signed six minutes ago, or in six minutes: outside the 5-minute skew.
+    for moved in (-360, 360):
+        stale = await client.post(
+            "/v1/sms/inbound", data=body, headers=signed(body, at=time.time() + moved)
+        )
+        assert stale.status == 401
+    # A timestamp float() would read as NaN, and a signature header that is not ASCII.
+    weird = {**signed(body), "X-Prahari-Timestamp": "NaN"}
+    assert (await client.post("/v1/sms/inbound", data=body, headers=weird)).status == 401
+    odd = {**signed(body), "X-Prahari-Signature": "sha256=क"}
+    assert (await client.post("/v1/sms/inbound", data=body, headers=odd)).status == 401
+    assert len(await replies.requested(at_least=1, within=1)) == 1  # the first one's only
+
+
+@pytest.mark.parametrize(
+    "sender", ["+91 90000 00135", "919000000135", "09000000135", "9000000135", "+91-9000000135"]
+)
+async def test_the_sender_is_read_as_e164_however_it_is_written(
+    channel: tuple[TestClient[Any, Any], Replies], sender: str
+) -> None:
+    client, replies = channel
+    response = await deliver(client, SEIZURE, sender=sender)
+    assert response.status == 200, await response.text()
+    [reply] = await replies.requested()
+    assert reply["to"] == PHONE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PR SZR ²³ c=liquor q=1 val=1 a=excise text",
+        "PR SZR 135 c=liquor q=NaN val=1 a=excise text",
+        "PR SZR 135 c=liquor q=1 val=inf a=excise text",
+    ],
+)
+async def test_a_malformed_message_is_422_with_a_reply_saying_why(
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics, text: str
+) -> None:
+    client, replies = channel
+    response = await deliver(client, text)
+    assert response.status == 422
+    [reply] = await replies.requested()
+    assert reply["template"] == "reply_not_filed"
+    assert reply["to"] == PHONE
+    assert await read_topic(topics.reports, at_least=0, within=0.5) == []
+
+
+async def test_a_unit_with_a_pin_files_only_with_it_and_the_pin_is_not_kept(
+    channel: tuple[TestClient[Any, Any], Replies], topics: Topics, registry: Registry
+) -> None:
+    client, replies = channel
+    for text in (SEIZURE, f"PIN 1234 {SEIZURE}", "PIN 4321"):
+        refused = await deliver(client, text, sender=PIN_PHONE)
+        assert refused.status == 422
+    assert [r["values"] for r in await replies.requested(at_least=3)] == [
+        ["PIN missing or wrong"]
+    ] * 3
+    filed = await deliver(client, f"pin 4321 {SEIZURE}", sender=PIN_PHONE)
+    assert filed.status == 200
+    [message] = await read_topic(topics.reports, at_least=1)
+    event = registry.decode(message.value or b"")
+    assert event.actor.unit_id == "UP-CHA-PS-SAKALDIHA"
+    assert "4321" not in json.dumps(event.payload, ensure_ascii=False)

@@ -31,6 +31,7 @@ from prahari_notify.domain.notification import (
     is_overdue,
     notification_id,
     on_receipt,
+    scrub,
 )
 from prahari_notify.domain.routing import DEFAULT_ROUTES, load_routes, parse_routes, recipients
 from prahari_notify.domain.sms import MAX_VAR, sms_segments
@@ -401,3 +402,18 @@ def test_a_built_email_reads_back_whole_in_hindi_and_english() -> None:
             headers={},
             body="b",
         )
+
+
+@pytest.mark.parametrize(
+    ("reason", "kept"),
+    [
+        ("550 5.1.1 <dcr.son@up.police.example>: mailbox unavailable",
+         "550 5.1.1 <[email]>: mailbox unavailable"),
+        ("gateway: +91 92000 00135 is on DND", "gateway: [number] is on DND"),
+        ("number 919200000135 blocked", "number [number] blocked"),
+        ("HTTP 503 after 10 s", "HTTP 503 after 10 s"),  # nothing personal: kept whole
+        ("x" * 600, "x" * 500),
+    ],
+)  # fmt: skip
+def test_a_providers_error_is_kept_without_numbers_or_addresses(reason: str, kept: str) -> None:
+    assert scrub(reason) == kept

@@ -60,6 +60,13 @@ def test_a_rumour_in_devanagari_is_marked_hindi() -> None:
         ("PR SZR 135 colour=red text", "unknown key"),
         ("PR SZR 135 c=liquor q=lots val=1 a=excise text", "q= must be a number"),
         ("PR INC 184 c=violence", "add what happened"),
+        # What float() and str.isdigit() would let through: never a 500, never a NaN report.
+        ("PR SZR ²³ c=liquor q=1 val=1 a=excise text", "district must be its LGD code"),
+        ("PR SZR 135 c=liquor q=NaN val=1 a=excise text", "q= must be a number"),
+        ("PR SZR 135 c=liquor q=1 val=inf a=excise text", "val= must be a number"),
+        ("PR SZR 135 c=liquor q=1e999 val=1 a=excise text", "q= must be a number"),
+        ("PR INC 184 c=violence inj=-Infinity text", "inj= must be a number"),
+        ("PR SZR 135 c=liquor q=١٢ val=1 a=excise text", "q= must be a number"),
     ],
 )
 def test_a_malformed_sms_says_why_briefly(text: str, reason: str) -> None:

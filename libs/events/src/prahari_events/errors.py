@@ -56,6 +56,12 @@ class ConcurrencyError(PrahariError):
     retriable = True
 
 
+class Replayed(PrahariError):
+    """An exact copy of a signed request already answered (a captured webhook sent again)."""
+
+    code = "replayed"
+
+
 class InvalidTransition(PrahariError):
     """The command does not apply to the aggregate as it stands (a closed case cannot be
     assigned); `fields` names the current status and what is allowed from it."""

@@ -3,8 +3,8 @@ contacts. Reference data that each state keeps current, shared by cases (who can
 assigned), notify (whom to tell) and intake (which phones may file reports by SMS).
 
 A JSON file {"units": [{"unit_id", "name", "kind", "state", "district", "phone", "email",
-"language"}]}, read once at start. Unit ids are unique within a state, so a unit is always
-named by its state and its id together.
+"language", "sms_pin"}]}, read once at start. Unit ids are unique within a state, so a
+unit is always named by its state and its id together.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ class DirectoryUnit:
     phone: str | None
     email: str | None
     language: str  # "hi" or "en": the language of its SMS; email is always bilingual
+    # A PIN the unit's SMS reports must start with ("PIN 4321 PR ..."), for a phone that
+    # may be lost or lent; None: the number alone identifies the unit.
+    sms_pin: str | None = None
 
     @property
     def role(self) -> str:
@@ -105,6 +108,9 @@ class _UnitSchema(Schema):
     )
     email = fields.Email(load_default=None, allow_none=True)
     language = fields.String(load_default="hi", validate=validate.OneOf(["en", "hi"]))
+    sms_pin = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{4,8}$")
+    )
 
 
 class _DirectorySchema(Schema):

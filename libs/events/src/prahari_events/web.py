@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from prahari_events.errors import (
     PrahariError,
     PreconditionFailed,
     PreconditionRequired,
+    Replayed,
     Unauthenticated,
     Unavailable,
 )
@@ -46,6 +48,7 @@ _STATUS: dict[type[PrahariError], int] = {
     NotFound: 404,
     ConcurrencyError: 409,
     InvalidTransition: 409,
+    Replayed: 409,
     PreconditionFailed: 412,
     PreconditionRequired: 428,
     Unavailable: 503,
@@ -286,21 +289,58 @@ async def healthz(_request: web.Request) -> web.Response:
     return json_response({"status": "alive"})
 
 
+class Readiness:
+    """The readiness checks' answer, worked out at most once every `every_s` however often
+    it is asked (a load balancer polling many times a second costs one Kafka metadata
+    request a second), by one caller at a time."""
+
+    def __init__(
+        self,
+        checks: dict[str, Check],
+        *,
+        every_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._checks = checks
+        self._every_s = every_s
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._at: float | None = None
+        self._results: dict[str, str] = {}
+
+    async def results(self) -> dict[str, str]:
+        async with self._lock:
+            if self._at is not None and self._clock() - self._at < self._every_s:
+                return self._results
+            names = list(self._checks)
+            outcomes = await asyncio.gather(
+                *(asyncio.wait_for(self._checks[n](), timeout=2.0) for n in names),
+                return_exceptions=True,
+            )
+            self._results = {
+                name: "ok" if not isinstance(outcome, BaseException) else "unavailable"
+                for name, outcome in zip(names, outcomes, strict=True)
+            }
+            self._at = self._clock()
+            return self._results
+
+
+READINESS = web.AppKey("readiness", Readiness)
+
+
 async def readyz(request: web.Request) -> web.Response:
-    checks = request.app[READY_CHECKS]
-    results: dict[str, str] = {}
-    ready = True
-    for name, check in checks.items():
-        try:
-            await asyncio.wait_for(check(), timeout=2.0)
-            results[name] = "ok"
-        except Exception as exc:  # readiness reports any failure, whatever its type
-            ready = False
-            results[name] = f"unavailable: {type(exc).__name__}"
-    return json_response(
-        {"status": "ready" if ready else "not_ready", "checks": results},
-        status=200 if ready else 503,
-    )
+    """Ready or not, and nothing more, to anyone; which check failed only to a unit with a
+    valid token (an operator's), so the endpoint tells an outsider nothing about the
+    system's parts."""
+    results = await request.app[READINESS].results()
+    ready = all(v == "ok" for v in results.values())
+    body: dict[str, Any] = {"status": "ready" if ready else "not_ready"}
+    try:
+        authenticate(request)
+        body["checks"] = results
+    except PrahariError:
+        pass
+    return json_response(body, status=200 if ready else 503)
 
 
 def base_app(
@@ -312,6 +352,7 @@ def base_app(
     app[TOKENS] = tokens
     app[TRACER] = tracer
     app[READY_CHECKS] = {}
+    app[READINESS] = Readiness(app[READY_CHECKS])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

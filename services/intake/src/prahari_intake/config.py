@@ -17,6 +17,8 @@ class Settings:
     # directory (whose phones may file reports). Replies go out through notify.
     unit_directory_path: str | None
     sms_webhook_secret: str | None
+    # How far a webhook's timestamp may be from now (and how long a replay is remembered).
+    sms_webhook_skew_s: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -30,4 +32,5 @@ class Settings:
             consumer_group=env.text("PRAHARI_INTAKE_GROUP", f"{common.topic_prefix}intake"),
             unit_directory_path=env.text("PRAHARI_UNIT_DIRECTORY") if sms else None,
             sms_webhook_secret=env.secret("PRAHARI_SMS_WEBHOOK_SECRET") if sms else None,
+            sms_webhook_skew_s=env.number("PRAHARI_SMS_WEBHOOK_SKEW_S", 300.0),
         )

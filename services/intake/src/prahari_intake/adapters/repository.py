@@ -126,3 +126,22 @@ async def record_rejected(pool: asyncpg.Pool, report_id: uuid.UUID, reason: str)
 async def report_status(pool: asyncpg.Pool, report_id: uuid.UUID) -> dict[str, Any] | None:
     row = await pool.fetchrow("SELECT * FROM report_status WHERE report_id = $1", report_id)
     return dict(row) if row else None
+
+
+async def webhook_seen(pool: asyncpg.Pool, signature: str) -> bool:
+    """Whether this exact signed request (its signature covers its timestamp) was answered."""
+    seen: bool = await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM webhook_seen WHERE signature = $1)", signature
+    )
+    return seen
+
+
+async def remember_webhook(pool: asyncpg.Pool, signature: str, *, keep_s: float) -> None:
+    """Remember an answered request for as long as its timestamp would pass the skew check,
+    and forget the ones older than that."""
+    await pool.execute(
+        "WITH gone AS (DELETE FROM webhook_seen WHERE seen_at < now() - make_interval(secs => $2))"
+        " INSERT INTO webhook_seen (signature) VALUES ($1) ON CONFLICT DO NOTHING",
+        signature,
+        keep_s,
+    )

@@ -14,7 +14,7 @@ from prahari_events.auth import TokenAuthority, Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import iso
-from prahari_events.errors import NotFound
+from prahari_events.errors import NotFound, PreconditionRequired
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_events.runtime import (
@@ -53,6 +53,12 @@ OPENAPI = web.AppKey("openapi", dict[str, Any])
 async def post_report(request: web.Request) -> web.Response:
     unit = authenticate(request)
     key = idempotency_key(request)
+    if key is None:
+        # A client that retries a 503 without a key would file the report twice.
+        raise PreconditionRequired(
+            "a report needs an Idempotency-Key: a new UUID per report, the same one on retry",
+            fields={"Idempotency-Key": ["required"]},
+        )
     body = await read_json_object(request)
     command = report_command(body)
     filed = await request.app[DESK].file(unit, command, key, request_hash(body))
@@ -155,6 +161,7 @@ async def _sms_channel(app: web.Application) -> AsyncIterator[None]:
     app[SMS_CHANNEL] = SmsChannel(
         senders=senders_from(load_units(settings.unit_directory_path, app[DIRECTORY])),
         secret=settings.sms_webhook_secret.encode(),
+        skew_s=settings.sms_webhook_skew_s,
     )
     yield
 

@@ -1,30 +1,37 @@
 """The SMS gateway's inbound webhook: a report filed by SMS from a registered number.
 
-The webhook is signed by the gateway (HMAC-SHA256 of the body with a shared secret, in
-`X-Prahari-Signature: sha256=<hex>`), and the sender must be a registered number, which
-names the unit. The gateway's message id is the Idempotency-Key, so a webhook delivered
-twice files one report. Every registered sender gets a reply: the report's reference, or
-why it was not filed and the format. Intake names the reply (template and values) and
-publishes it for notify, which renders and sends it: every outbound SMS leaves through one
-place. The webhook answers 200 only once the reply request is on Kafka.
+The webhook is signed by the gateway (prahari_events.webhooks: HMAC-SHA256 over a timestamp
+and the body); a timestamp off by more than the skew is refused, and so is an exact replay
+of a request already answered (409). Nothing is sent in reply to a request whose signature
+fails. The sender must be a registered number (normalised to E.164 first), which names the
+unit, and, where the directory sets one, the message starts with the unit's PIN. The
+gateway's message id is the Idempotency-Key, so a message delivered twice files one report.
+Every registered sender gets a reply: the report's reference (200), or why it was not filed
+and the format (422), or the keys of a type (200, for HELP). Intake names the reply
+(template and values) and publishes it for notify, which renders and sends it: every
+outbound SMS leaves through one place. The webhook answers only once the reply request is
+on Kafka.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from marshmallow import RAISE, Schema, fields, validate
 
-from prahari_events.auth import Unit
 from prahari_events.envelope import utcnow
-from prahari_events.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from prahari_events.errors import Forbidden, InvalidInput, NotFound, Replayed
+from prahari_events.runtime import POOL
 from prahari_events.web import Moment, json_response, load_input, parse_json_object
+from prahari_events.webhooks import check_signature
+from prahari_intake.adapters import repository
+from prahari_intake.adapters.senders import Sender
 from prahari_intake.entrypoints import sms
 from prahari_intake.entrypoints.common import DESK, report_command
 from prahari_intake.service_layer.desk import request_hash
@@ -34,8 +41,10 @@ log = logging.getLogger("prahari.intake.sms")
 
 @dataclass(frozen=True, slots=True)
 class SmsChannel:
-    senders: dict[str, Unit]
+    senders: dict[str, Sender]
     secret: bytes
+    skew_s: float = 300.0
+    clock: Callable[[], datetime] = utcnow
 
 
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
@@ -54,50 +63,60 @@ class _Inbound(Schema):
 _INBOUND = _Inbound()
 
 
-def signature(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
 async def receive(request: web.Request) -> web.Response:
     channel = request.app.get(SMS_CHANNEL)
     if channel is None:
         raise NotFound("the SMS channel is not configured")
     raw = await request.read()
     given = request.headers.get("X-Prahari-Signature", "")
-    if not hmac.compare_digest(given, signature(channel.secret, raw)):
-        raise Unauthenticated("the webhook signature does not match")
+    check_signature(
+        channel.secret,
+        timestamp=request.headers.get("X-Prahari-Timestamp", ""),
+        given=given,
+        body=raw,
+        now=channel.clock(),
+        skew_s=channel.skew_s,
+    )
+    pool = request.app[POOL]
+    if await repository.webhook_seen(pool, given):
+        raise Replayed("this exact request was received already (a replay)")
     message = load_input(_INBOUND, parse_json_object(raw), "invalid inbound SMS")
-    unit = channel.senders.get(message["sender"])
-    if unit is None or unit.state is None:
+    number = sms.e164(message["sender"])
+    sender = channel.senders.get(number) if number else None
+    if sender is None or sender.unit.state is None:
         # No reply: answering unknown numbers would make us a tool for spamming them.
         raise Forbidden("this number is not registered to file reports")
-    filed, template, values = await _file(request, unit, message)
+    assert number is not None  # a sender was found under it
+    unit = sender.unit
+    filed, template, values = await _file(request, sender, message)
     await request.app[DESK].request_reply(
         unit,
         message["message_id"],
-        message["sender"],
+        number,
         template=template,
         values=values,
         report_id=uuid.UUID(filed) if filed else None,
     )
+    await repository.remember_webhook(pool, given, keep_s=2 * channel.skew_s)
     answer: dict[str, Any] = {
         "filed": filed is not None,
         "reply": {"template": template, "values": values},
     }
     if filed is not None:
         answer["report_id"] = filed
-    return json_response(answer)
+    # A message that could not be filed is the sender's to fix: 422, with the reply sent.
+    return json_response(answer, status=200 if filed or template != sms.NOT_FILED else 422)
 
 
 async def _file(
-    request: web.Request, unit: Unit, message: dict[str, Any]
+    request: web.Request, sender: Sender, message: dict[str, Any]
 ) -> tuple[str | None, str, list[str]]:
     """The report id if filed, and the reply: its template and the template's values."""
+    unit = sender.unit
     assert unit.state is not None
     try:
-        body = sms.parse(
-            message["text"], state=unit.state, received_at=message["received_at"] or utcnow()
-        )
+        text = sms.without_pin(message["text"], sender.pin)
+        body = sms.parse(text, state=unit.state, received_at=message["received_at"] or utcnow())
     except sms.SmsHelp as asked:
         if asked.report_type is None:
             return None, sms.NOT_FILED, ["help needs a type"]
@@ -105,7 +124,7 @@ async def _file(
     except sms.SmsFormatError as exc:
         return None, sms.NOT_FILED, [str(exc)]
     # The message, not the parsed body, is what a redelivered webhook repeats exactly.
-    fingerprint = request_hash({"from": message["sender"], "text": message["text"]})
+    fingerprint = request_hash({"from": sender.unit.unit_id, "text": message["text"]})
     try:
         command = report_command(body)
         filed = await request.app[DESK].file(

@@ -71,9 +71,9 @@ def build() -> dict[str, Any]:
                     {
                         "in": "header",
                         "name": "Idempotency-Key",
-                        "required": False,
-                        "description": "Retry with the same key and the same body: the same"
-                        " report, never a second one.",
+                        "required": True,
+                        "description": "Required: a new key (a UUID) per report. Retry with the"
+                        " same key and the same body: the same report, never a second one.",
                         "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
                     }
                 ],
@@ -101,6 +101,7 @@ def build() -> dict[str, Any]:
                     "413": error_response("the body is too large"),
                     "415": error_response("the body is not application/json"),
                     "422": error_response("the Idempotency-Key was used for a different report"),
+                    "428": error_response("no Idempotency-Key"),
                     "503": error_response("the event log did not acknowledge; retry", retry=True),
                 },
             }

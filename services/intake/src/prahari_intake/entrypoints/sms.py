@@ -19,6 +19,7 @@ validation, so the two channels cannot drift apart.
 
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,8 @@ FILED = "reply_filed"  # values: the report's reference, the district
 NOT_FILED = "reply_not_filed"  # value: what was wrong
 HELP = {kind: f"reply_help_{kind}" for kind in KEYS}  # no values
 _DEVANAGARI = re.compile(r"[\u0900-\u097F]")
+_CODE = re.compile(r"[0-9]{1,6}")
+_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")  # a sign, so the schema names it
 
 
 class SmsFormatError(Exception):
@@ -62,6 +65,41 @@ class SmsHelp(Exception):
     def __init__(self, report_type: str | None) -> None:
         super().__init__(report_type)
         self.report_type = report_type
+
+
+def e164(number: str) -> str | None:
+    """An Indian mobile number as the directory holds it (+91 and ten digits), from the
+    ways a gateway or a person writes one: "+91 92000 00135", "919200000135",
+    "09200000135", "9200000135". None for anything else (ASCII digits only)."""
+    digits = re.sub(r"[\s\-().]", "", number)
+    if digits.startswith("+"):
+        digits = digits[1:]
+        if not digits.startswith("91"):
+            return None
+    if not digits.isascii() or not digits.isdigit():
+        return None
+    if len(digits) == 12 and digits.startswith("91"):
+        digits = digits[2:]
+    elif len(digits) == 11 and digits.startswith("0"):
+        digits = digits[1:]
+    if len(digits) != 10 or digits[0] not in "6789":
+        return None
+    return "+91" + digits
+
+
+def without_pin(text: str, pin: str | None) -> str:
+    """The message after its PIN ("PIN 4321 PR SZR ..."); SmsFormatError when the unit has
+    a PIN and the message does not start with it."""
+    if pin is None:
+        return text
+    words = text.split(maxsplit=2)
+    if (
+        len(words) < 3
+        or words[0].upper() != "PIN"
+        or not hmac.compare_digest(words[1].encode(), pin.encode())
+    ):
+        raise SmsFormatError("PIN missing or wrong")
+    return words[2]
 
 
 def parse(text: str, *, state: int, received_at: datetime) -> dict[str, Any]:
@@ -77,7 +115,8 @@ def parse(text: str, *, state: int, received_at: datetime) -> dict[str, Any]:
     report_type = TYPES.get(words[1].upper())
     if report_type is None:
         raise SmsFormatError(f"unknown type {words[1][:10]}")
-    if not words[2].isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() then refuses.
+    if not _CODE.fullmatch(words[2]):
         raise SmsFormatError("district must be its LGD code")
     district = int(words[2])
     values: dict[str, str] = {}
@@ -127,12 +166,13 @@ def _details(
 
 
 def _number(raw: str | None, key: str) -> float:
+    """A plain decimal number: float() would also take "NaN", "inf" and "1e999"."""
     if raw is None:
         raise SmsFormatError(f"{key}= is missing")
-    try:
-        return float(raw.replace(",", ""))
-    except ValueError:
-        raise SmsFormatError(f"{key}= must be a number") from None
+    plain = raw.replace(",", "")
+    if not _DECIMAL.fullmatch(plain):
+        raise SmsFormatError(f"{key}= must be a number")
+    return float(plain)
 
 
 def first_problem(fields: dict[str, Any], prefix: str = "") -> str:

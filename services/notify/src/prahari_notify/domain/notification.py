@@ -13,6 +13,7 @@ after them (a late "sent", a replayed receipt) changes nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -115,10 +116,21 @@ def after_attempt(
         "attempt": attempt,
         "provider": outcome.provider,
         "outcome": outcome.kind,
-        "reason": outcome.reason[:500],
+        "reason": scrub(outcome.reason),
         "retry_at": iso(retry_at),
     }
     return [(c.NOTIFICATION_ATTEMPT_FAILED, failed)], retry_at
+
+
+# What a provider's error may echo back: the number or the address it could not reach.
+_EMAIL = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+_NUMBER = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+
+
+def scrub(reason: str) -> str:
+    """A provider's error as kept in events and rows: no phone number, no email address
+    (events are kept forever and read by auditors of every state), at most 500 characters."""
+    return _NUMBER.sub("[number]", _EMAIL.sub("[email]", reason))[:500]
 
 
 def _failed(n: Notification, attempt: int, reason: str, permanent: bool) -> dict[str, Any]:
@@ -126,7 +138,7 @@ def _failed(n: Notification, attempt: int, reason: str, permanent: bool) -> dict
         "notification_id": str(n.id),
         "channel": n.channel,
         "attempt": attempt,
-        "reason": reason[:500],
+        "reason": scrub(reason),
         "permanent": permanent,
     }
 

@@ -41,6 +41,7 @@ from prahari_events.web import (
     load_input,
     parse_json_object,
 )
+from prahari_events.webhooks import check_signature
 from prahari_notify.adapters import store
 from prahari_notify.adapters.providers import HttpSmsGateway, Provider, SmtpSender
 from prahari_notify.config import Settings
@@ -49,7 +50,7 @@ from prahari_notify.domain.notification import RetryPolicy
 from prahari_notify.domain.routing import RoutingTable, load_routes
 from prahari_notify.service_layer.dispatcher import ChannelDispatcher, Notifications
 from prahari_notify.service_layer.handlers import NotifyHandlers, Outbox, stream_for
-from prahari_notify.service_layer.receipts import Receipts, check_signature
+from prahari_notify.service_layer.receipts import Receipts
 from prahari_notify.service_layer.sweeper import Sweeper
 
 SETTINGS = web.AppKey("settings", Settings)

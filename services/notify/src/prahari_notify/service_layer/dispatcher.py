@@ -39,6 +39,7 @@ from prahari_notify.domain.notification import (
     RetryPolicy,
     after_attempt,
     evolve,
+    scrub,
 )
 from prahari_notify.service_layer.handlers import ACTOR, stream_for
 
@@ -361,7 +362,7 @@ class ChannelDispatcher:
             if outcome.kind == "failed":
                 changes["last_failed_provider"] = provider.name
             if outcome.kind != "accepted":
-                changes["last_error"] = outcome.reason[:500]
+                changes["last_error"] = scrub(outcome.reason)
             else:
                 changes["provider_reference"] = outcome.reference
             return events + more, changes
