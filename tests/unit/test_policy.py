@@ -22,6 +22,7 @@ from prahari_events.policy import (
     read_keys,
     unit_keys,
 )
+from prahari_events.privacy import scrub
 from prahari_events.web import load_input
 
 UP, SON, CHA, BR, KAI, PAT, JH = 9, 184, 135, 10, 200, 204, 20
@@ -172,3 +173,8 @@ def test_control_characters_are_refused_by_name(text: str, refused: bool) -> Non
     with pytest.raises(InvalidInput) as caught:
         load_input(Body(), {"description": text})
     assert list(caught.value.fields) == ["description"]
+
+
+def test_a_dead_letters_reason_keeps_no_number_or_address() -> None:
+    reason = 'DataError: invalid value "+91 92000 00135" for unit dcr@up.example'
+    assert scrub(reason) == 'DataError: invalid value "[number]" for unit [email]'

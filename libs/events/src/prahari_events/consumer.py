@@ -29,6 +29,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
 from prahari_events.errors import InvalidEvent, PrahariError
+from prahari_events.privacy import scrub
 from prahari_events.registry import Registry
 from prahari_events.telemetry import kafka_headers_to_carrier, span_from
 
@@ -264,7 +265,8 @@ class IdempotentConsumer:
     async def _dead_letter(self, message: ConsumerRecord[bytes, bytes], reason: str) -> None:
         headers = [
             *message.headers,
-            ("dlq-reason", reason[:2000].encode()),
+            # Kept forever and shown in a report's status: no numbers or addresses.
+            ("dlq-reason", scrub(reason, 2000).encode()),
             ("dlq-consumer", self.name.encode()),
             ("dlq-source", f"{message.topic}/{message.partition}/{message.offset}".encode()),
         ]
@@ -282,7 +284,7 @@ class IdempotentConsumer:
                         "fields": {
                             "consumer": self.name,
                             "source": f"{message.topic}/{message.partition}/{message.offset}",
-                            "reason": reason,
+                            "reason": scrub(reason, 2000),
                         }
                     },
                 )

@@ -13,7 +13,6 @@ after them (a late "sent", a replayed receipt) changes nothing.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from prahari_events import catalogue as c
+from prahari_events import privacy
 from prahari_events.envelope import iso
 
 _NOTIFICATION_IDS = uuid.UUID("0b5e7f0e-2d7a-4b8e-9d0c-6a1f3e2b9c41")
@@ -122,15 +122,10 @@ def after_attempt(
     return [(c.NOTIFICATION_ATTEMPT_FAILED, failed)], retry_at
 
 
-# What a provider's error may echo back: the number or the address it could not reach.
-_EMAIL = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
-_NUMBER = re.compile(r"\+?\d[\d\s().-]{8,}\d")
-
-
 def scrub(reason: str) -> str:
-    """A provider's error as kept in events and rows: no phone number, no email address
-    (events are kept forever and read by auditors of every state), at most 500 characters."""
-    return _NUMBER.sub("[number]", _EMAIL.sub("[email]", reason))[:500]
+    """A provider's error as kept in events and rows: it may echo the number or address it
+    could not reach (prahari_events.privacy)."""
+    return privacy.scrub(reason, 500)
 
 
 def _failed(n: Notification, attempt: int, reason: str, permanent: bool) -> dict[str, Any]:
