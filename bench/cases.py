@@ -26,17 +26,22 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import asyncpg
-from common import free_port, wait_ready  # bench/common.py: run as bench/cases.py
+from common import (  # bench/common.py: run as bench/cases.py
+    TOKEN_TRUST,
+    free_port,
+    mint,
+    wait_ready,
+)
 
 from prahari_cases.domain.case import case_id_for
 from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.service_layer.handlers import CaseHandlers
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.catalogue import CASE_NOTE_ADDED, REPORT_RECEIVED, build_registry
 from prahari_events.db import create_pool, drop_schema
 from prahari_events.envelope import Draft, Jurisdiction
@@ -48,7 +53,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 KAFKA = "127.0.0.1:9092"
 URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
-SECRET = "bench-secret-0123456789-0123456789-abcdef"
 CLIENTS = 16
 SECONDS = 8.0
 ROUNDS = 3
@@ -205,7 +209,7 @@ async def main() -> None:
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PRAHARI_TOKEN_SECRET": SECRET,
+        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         "DATABASE_URL": URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,
@@ -222,7 +226,7 @@ async def main() -> None:
     cases = await asyncio.create_subprocess_exec(
         sys.executable, *profile, "-m", "prahari_cases", env=env, cwd=ROOT
     )
-    token = TokenAuthority(SECRET).mint(ROOM, timedelta(hours=1))
+    token = mint(ROOM)
     store = EventStore(REGISTRY)
     pool = await create_pool(URL, schema, application="bench", max_size=CLIENTS + 4)
     base = f"http://127.0.0.1:{port}"

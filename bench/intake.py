@@ -19,15 +19,19 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
-from common import free_port, wait_ready  # bench/common.py: run as bench/intake.py
+from common import (  # bench/common.py: run as bench/intake.py
+    TOKEN_TRUST,
+    free_port,
+    mint,
+    wait_ready,
+)
 
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics, create_topics, delete_topics
 from prahari_events.migrations import migrate_service
@@ -36,7 +40,6 @@ from prahari_intake.entrypoints.examples import EXAMPLES
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA = "127.0.0.1:9092"
 URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
-SECRET = "bench-secret-0123456789-0123456789-abcdef"
 CONCURRENCY = 32
 SECONDS = 8.0
 REPORT = EXAMPLES["seizure"]
@@ -98,11 +101,11 @@ async def main() -> None:
     topics = Topics(f"bench{test_id}.")
     await create_topics(KAFKA, topics.specs())
     schema = f"bench_intake_{test_id}"
-    token = TokenAuthority(SECRET).mint(UNIT, timedelta(hours=1))
+    token = mint(UNIT)
     intake_port, baseline_port = free_port(), free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
-        "PRAHARI_TOKEN_SECRET": SECRET,
+        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         "DATABASE_URL": URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,

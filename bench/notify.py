@@ -30,11 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from common import free_port, wait_ready  # bench/common.py: run as bench/notify.py
+from common import (  # bench/common.py: run as bench/notify.py
+    TOKEN_TRUST,
+    free_port,
+    mint,
+    wait_ready,
+)
 
 from prahari_cases.domain.case import case_id_for
 from prahari_events import lgd
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import (
     create_pool,
@@ -55,7 +60,6 @@ from prahari_notify.service_layer.handlers import NotifyHandlers, Outbox
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA = "127.0.0.1:9092"
 URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
-SECRET = "bench-secret-0123456789-0123456789-abcdef"
 CONCURRENCY = 32
 QUEUED = 3000
 ROUNDS = int(os.environ.get("BENCH_NOTIFY_ROUNDS", "3"))
@@ -199,7 +203,7 @@ async def dispatch_rounds(gateway: Gateway, dev_units: Path) -> tuple[list[float
     )
     port = free_port()
     env = {
-        "PATH": os.environ.get("PATH", ""), "PRAHARI_TOKEN_SECRET": SECRET,
+        "PATH": os.environ.get("PATH", ""), "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         "DATABASE_URL": URL, "PRAHARI_DB_SCHEMA": schema, "PRAHARI_TOPIC_PREFIX": topics.prefix,
         "PRAHARI_NOTIFY_PORT": str(port), "PRAHARI_UNIT_DIRECTORY": str(units_path),
         "PRAHARI_SMS_GATEWAY_URL": f"{gateway.url}/sms", "PRAHARI_LOG_LEVEL": "WARNING",
@@ -271,7 +275,7 @@ async def end_to_end(gateway: Gateway, units_path: Path, rate: float) -> dict[st
     await create_topics(KAFKA, topics.specs())
     ports = {name: free_port() for name in ("intake", "cases", "notify")}
     base = {
-        "PATH": os.environ.get("PATH", ""), "PRAHARI_TOKEN_SECRET": SECRET, "DATABASE_URL": URL,
+        "PATH": os.environ.get("PATH", ""), "PRAHARI_TOKEN_TRUST": TOKEN_TRUST, "DATABASE_URL": URL,
         "PRAHARI_TOPIC_PREFIX": topics.prefix, "PRAHARI_UNIT_DIRECTORY": str(units_path),
         "PRAHARI_SMS_GATEWAY_URL": f"{gateway.url}/sms", "PRAHARI_LOG_LEVEL": "WARNING",
         "PRAHARI_SMTP_PORT": str(gateway.smtp_port),
@@ -296,7 +300,7 @@ async def end_to_end(gateway: Gateway, units_path: Path, rate: float) -> dict[st
         )
         for name in ports
     ]
-    token = TokenAuthority(SECRET).mint(UNIT, timedelta(hours=1))
+    token = mint(UNIT)
     accepted: dict[str, float] = {}  # case ref -> when intake answered 202
     refused = 0
     try:

@@ -8,9 +8,11 @@ cd "$root"
 var="$root/var"
 mkdir -p "$var/log" "$var/run" "$var/dev"
 
-# A per-checkout development secret; real deployments inject their own.
-[ -f "$var/dev/token-secret" ] || head -c 32 /dev/urandom | base64 | tr -d '\n=/+' >"$var/dev/token-secret"
-export PRAHARI_TOKEN_SECRET=${PRAHARI_TOKEN_SECRET:-$(cat "$var/dev/token-secret")}
+# Development token issuers, one per state and a national one for auditors (their keys in
+# var/dev/token-keys), and the trust file the services read; real deployments trust the
+# states' identity services instead (docs/security.md).
+.venv/bin/prahari-token-keys --dir "$var/dev/token-keys" --trust "$var/dev/token-trust.json"
+export PRAHARI_TOKEN_TRUST=${PRAHARI_TOKEN_TRUST:-$var/dev/token-trust.json}
 export DATABASE_URL=${DATABASE_URL:-$(infra/postgres.sh url)}
 export PRAHARI_UNIT_DIRECTORY=${PRAHARI_UNIT_DIRECTORY:-$root/infra/dev/units.json}
 export PRAHARI_SMS_GATEWAY_URL=${PRAHARI_SMS_GATEWAY_URL:-http://127.0.0.1:8090/sms}

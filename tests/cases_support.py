@@ -13,7 +13,7 @@ from prahari_cases.config import Settings
 from prahari_events.auth import Unit
 from prahari_events.kafka import Topics
 from tests.factories import BIHAR, SONBHADRA, UP
-from tests.support import CASES_URL, KAFKA, TOKEN_SECRET, bearer
+from tests.support import CASES_URL, KAFKA, TOKEN_TRUST, bearer
 
 UNITS = str(Path(__file__).resolve().parents[1] / "infra" / "dev" / "units.json")
 KAIMUR, JHARKHAND = 200, 20
@@ -31,7 +31,7 @@ Client = TestClient[Any, Any]
 def cases_env(topics: Topics, schema: str, **extra: str) -> dict[str, str]:
     """cases' environment for one test: its own topics and schema."""
     return {
-        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
         "DATABASE_URL": CASES_URL,
         "PRAHARI_DB_SCHEMA": schema,

@@ -34,7 +34,7 @@ from prahari_events.webhooks import signature
 from prahari_notify.config import Settings
 from prahari_notify.entrypoints.http import DISPATCHERS, HANDLERS, SWEEPER, create_app
 from tests.factories import BIHAR, SONBHADRA, UP
-from tests.support import DATABASE_URL, KAFKA, NOTIFY_URL, TOKEN_SECRET, free_port, migrate_for
+from tests.support import DATABASE_URL, KAFKA, NOTIFY_URL, TOKEN_TRUST, free_port, migrate_for
 
 KAIMUR = 200
 RECEIPT_SECRET = "receipt-secret-for-tests"
@@ -74,7 +74,7 @@ def notify_env(
     **extra: str,
 ) -> dict[str, str]:  # fmt: skip
     return {
-        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
         "DATABASE_URL": NOTIFY_URL,
         "PRAHARI_DB_SCHEMA": schema,

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import requests
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events import lgd
+from prahari_events.auth import TokenIssuer, Unit, dev_issuer, ensure_dev_issuers
 from prahari_events.db import connect, drop_schema
 from prahari_events.envelope import Envelope
 from prahari_events.kafka import (
@@ -38,7 +41,11 @@ KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 DATABASE_URL = os.environ.get(
     "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
 )
-TOKEN_SECRET = "test-secret-for-prahari-tests-only"
+# Development token issuers for the tests: one per state and a national one for auditors,
+# made once per test run; every service under test trusts them through this file.
+_TOKEN_KEYS = Path(tempfile.mkdtemp(prefix="prahari-token-keys-"))
+TOKEN_TRUST = str(_TOKEN_KEYS / "trust.json")
+ensure_dev_issuers(_TOKEN_KEYS, Path(TOKEN_TRUST), sorted(lgd.load().states))
 
 
 def role_url(role: str) -> str:
@@ -126,12 +133,21 @@ def relay_connection(schema: str) -> Callable[[], Awaitable[asyncpg.Connection]]
     return lambda: connect(DATABASE_URL, schema, application="tests-relay")
 
 
-_TOKENS = TokenAuthority(TOKEN_SECRET)
+@functools.cache
+def issuer_for(state: int | None) -> TokenIssuer:
+    """The development issuer of a state (None: the national one, for auditors)."""
+    return dev_issuer(_TOKEN_KEYS, state)
+
+
+def mint(unit: Unit, ttl: timedelta = timedelta(minutes=30), **options: Any) -> str:
+    """A token for the unit from its state's issuer (auditors: the national one)."""
+    issuer = issuer_for(None if unit.role == "auditor" else unit.state)
+    return issuer.mint(unit, ttl, **options)
 
 
 def bearer(unit: Unit) -> dict[str, str]:
-    """An Authorization header for a unit, signed with the tests' secret."""
-    return {"Authorization": f"Bearer {_TOKENS.mint(unit, timedelta(minutes=30))}"}
+    """An Authorization header for a unit, signed by its state's development issuer."""
+    return {"Authorization": f"Bearer {mint(unit)}"}
 
 
 def filing(unit: Unit, key: str | None = None) -> dict[str, str]:
@@ -143,7 +159,7 @@ def intake_settings(topics: Topics, schema: str, **extra: str) -> IntakeSettings
     """intake's settings for one test: its own topics and schema."""
     return IntakeSettings.from_env(
         {
-            "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+            "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
             "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
             "DATABASE_URL": INTAKE_URL,
             "PRAHARI_DB_SCHEMA": schema,
@@ -219,7 +235,7 @@ def service_under_test(
         "DATABASE_URL": DATABASE_URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,
-        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         f"PRAHARI_{name.upper()}_PORT": str(port),
         "PRAHARI_LOG_LEVEL": "WARNING",
         **(extra_env or {}),

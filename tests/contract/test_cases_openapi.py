@@ -28,19 +28,19 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from prahari_cases.domain.case import case_id_for
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.kafka import (
     Topics,
 )
 from tests.cases_support import UNITS
 from tests.factories import SONBHADRA, UP, report_envelope
-from tests.support import TOKEN_SECRET, publish, service_under_test
+from tests.support import mint, publish, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 ROOM = Unit("UP-SON-DCR", "district_control_room", "control_room", UP, SONBHADRA)
-TOKEN = TokenAuthority(TOKEN_SECRET).mint(ROOM, timedelta(hours=1))
+TOKEN = mint(ROOM, timedelta(hours=1))
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 CHECKS = [
     not_a_server_error,

@@ -24,13 +24,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from prahari_events.auth import TokenAuthority
 from tests.factories import STATE_ROOM
-from tests.support import TOKEN_SECRET, service_under_test
+from tests.support import mint, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
-TOKEN = TokenAuthority(TOKEN_SECRET).mint(STATE_ROOM, timedelta(hours=1))
+TOKEN = mint(STATE_ROOM, timedelta(hours=1))
 STATUSES: list[int] = []
 CHECKS = [
     not_a_server_error,

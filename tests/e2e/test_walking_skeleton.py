@@ -28,7 +28,7 @@ from tests.factories import AUDITOR, BIHAR_ROOM, CHANDAULI, OTHER_STATION, SONBH
 from tests.support import (
     DATABASE_URL,
     KAFKA,
-    TOKEN_SECRET,
+    TOKEN_TRUST,
     bearer,
     eventually,
     filing,
@@ -99,7 +99,7 @@ async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[
         "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
         "DATABASE_URL": DATABASE_URL,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,
-        "PRAHARI_TOKEN_SECRET": TOKEN_SECRET,
+        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
         "PRAHARI_UNIT_DIRECTORY": str(directory),
         "PRAHARI_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/sms",
         "PRAHARI_SMTP_PORT": str(smtp_port),

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from prahari_events.auth import TokenAuthority
 from prahari_events.kafka import Topics
 from prahari_events.registry import Registry
 from prahari_intake.entrypoints.examples import EXAMPLES
 from tests.factories import AUDITOR, CHANDAULI, STATE_ROOM, STATION
-from tests.support import TOKEN_SECRET, bearer, filing, read_topic
+from tests.support import bearer, filing, mint, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +49,7 @@ async def test_each_report_type_is_accepted_and_on_the_log_before_the_202(
     assert event.payload["report_type"] == kind
     assert event.payload["description"] == EXAMPLES[kind]["description"]
     assert event.actor == unit.actor()
+    assert event.actor.issuer == f"state-{unit.state}"  # who vouched for the unit, kept
     if kind == "seizure":
         assert event.payload["details"]["unit"] == "litres"
         assert event.payload["details"]["location"]["latitude"] == 25.33
@@ -190,7 +190,7 @@ async def test_no_token_or_a_bad_token_is_401(client: TestClient[Any, Any]) -> N
         "/v1/reports", json=REPORT, headers={"Authorization": "Bearer not-a-token"}
     )
     assert response.status == 401
-    expired = TokenAuthority(TOKEN_SECRET).mint(STATION, timedelta(minutes=-10))
+    expired = mint(STATION, timedelta(minutes=-10))
     response = await client.post(
         "/v1/reports", json=REPORT, headers={"Authorization": f"Bearer {expired}"}
     )

@@ -15,8 +15,9 @@ from aiokafka import AIOKafkaProducer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from prahari_audit.verify import verify
-from prahari_events.checkpoints import Checkpointer, ensure_key, load_signing_key
+from prahari_events.checkpoints import Checkpointer, ensure_key
 from prahari_events.kafka import Topics
+from prahari_events.keys import load_signing_key
 from prahari_events.outbox import OutboxRelay
 from prahari_events.store import EventStore, chain_hash
 from tests.factories import report_draft

@@ -30,7 +30,6 @@ from typing import Any
 
 import asyncpg
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -39,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from prahari_events.db import Conn
 from prahari_events.envelope import iso, utcnow
 from prahari_events.errors import ConfigError
+from prahari_events.keys import key_id, load_signing_key, public_raw, write_new_key
 from prahari_events.registry import canonical_json
 from prahari_events.store import AFTER, OUTBOX_CHANNEL, Position
 
@@ -49,34 +49,6 @@ FORMAT = 1
 # Heads per checkpoint, so one message stays well under Kafka's 1 MB default: a head is
 # about 150 bytes. More changes than this make several checkpoints in a row.
 MAX_EVENTS = 5000
-
-
-def load_signing_key(path: str | Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"checkpoint key {path}: {exc}") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigError(f"checkpoint key {path} is not an Ed25519 private key")
-    return key
-
-
-def public_raw(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    """A key's id: the start of the SHA-256 of its public half."""
-    return hashlib.sha256(public_raw(key)).hexdigest()[:16]
-
-
-def private_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def trust_entry(key: Ed25519PrivateKey) -> dict[str, str]:
@@ -296,13 +268,7 @@ def fold(service: str, docs: Sequence[Mapping[str, Any]], trust: Trust) -> Ancho
 def ensure_key(service: str, key_path: Path, trust_path: Path) -> str:
     """Make the service's signing key unless it exists (readable by its owner only) and list
     its public half in the trust file; returns the key's id."""
-    if key_path.exists():
-        key = load_signing_key(key_path)
-    else:
-        key = Ed25519PrivateKey.generate()
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        key_path.touch(mode=0o600)
-        key_path.write_bytes(private_pem(key))
+    key = load_signing_key(key_path) if key_path.exists() else write_new_key(key_path)
     trust: dict[str, Any] = {"services": {}}
     if trust_path.exists():
         trust = json.loads(trust_path.read_text("utf-8"))

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from prahari_events.auth import TokenAuthority
 from prahari_events.errors import ConfigError
 
 _MISSING: Final = object()
@@ -70,12 +71,17 @@ class CommonSettings:
     database_url: str
     db_schema: str
     topic_prefix: str
-    token_secret: Secret
+    # The token issuers trusted (their keys and states), a revocation list, and the longest
+    # a token may live; both files are read again when they change.
+    token_trust: str
     http_host: str
     http_port: int
     trace_file: str | None
     log_level: str
     db_pool_size: int = 10
+    token_revocations: str | None = None
+    token_max_lifetime_s: float = 12 * 3600
+    token_reload_s: float = 30.0
     # The service's Ed25519 key for signed checkpoints (PEM); None: it makes none, and
     # `prahari-audit verify` says that its newest events are not anchored.
     checkpoint_key_file: str | None = None
@@ -93,12 +99,26 @@ class CommonSettings:
             ),
             db_schema=schema,
             topic_prefix=env.text("PRAHARI_TOPIC_PREFIX", ""),
-            token_secret=env.secret("PRAHARI_TOKEN_SECRET"),
+            token_trust=env.text("PRAHARI_TOKEN_TRUST"),
             http_host=env.text("PRAHARI_HTTP_HOST", "127.0.0.1"),
             http_port=env.integer(f"PRAHARI_{service.upper()}_PORT", default_port),
             trace_file=env.optional("PRAHARI_TRACE_FILE"),
             log_level=env.text("PRAHARI_LOG_LEVEL", "INFO"),
             db_pool_size=env.integer("PRAHARI_DB_POOL_SIZE", 10),
+            token_revocations=env.optional("PRAHARI_TOKEN_REVOCATIONS"),
+            token_max_lifetime_s=env.number("PRAHARI_TOKEN_MAX_LIFETIME_S", 12 * 3600),
+            token_reload_s=env.number("PRAHARI_TOKEN_RELOAD_S", 30.0),
             checkpoint_key_file=env.optional(f"PRAHARI_{service.upper()}_CHECKPOINT_KEY"),
             checkpoint_interval_s=env.number("PRAHARI_CHECKPOINT_INTERVAL_S", 60.0),
         )
+
+
+def token_authority(common: CommonSettings, service: str) -> TokenAuthority:
+    """The service's token verifier, from its settings."""
+    return TokenAuthority(
+        common.token_trust,
+        service=service,
+        revocations_path=common.token_revocations,
+        max_lifetime_s=common.token_max_lifetime_s,
+        reload_s=common.token_reload_s,
+    )

@@ -25,15 +25,22 @@ class Actor:
     kind: str
     state: int | None = None
     district: int | None = None
+    # The token issuer that vouched for the unit (a state's identity service); None for a
+    # service's own actions and for events written before issuers. Recorded, but not part
+    # of who the unit is: the same unit is the same actor whoever vouched for it.
+    issuer: str | None = field(default=None, compare=False)
 
     def to_json(self) -> JSON:
-        return {
+        out: JSON = {
             "unit_id": self.unit_id,
             "role": self.role,
             "kind": self.kind,
             "state": self.state,
             "district": self.district,
         }
+        if self.issuer is not None:  # absent, not null: older events hash as they did
+            out["issuer"] = self.issuer
+        return out
 
 
 SYSTEM_KIND = "service"

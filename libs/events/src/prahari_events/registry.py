@@ -210,6 +210,7 @@ class _ActorSchema(Schema):
     kind = fields.String(required=True, validate=validate.Length(min=1, max=64))
     state = fields.Integer(required=True, allow_none=True)
     district = fields.Integer(required=True, allow_none=True)
+    issuer = fields.String(load_default=None, validate=validate.Length(min=1, max=128))
 
 
 class _JurisdictionSchema(Schema):

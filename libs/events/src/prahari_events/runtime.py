@@ -15,11 +15,12 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from opentelemetry.sdk.trace import TracerProvider
 
-from prahari_events.checkpoints import Checkpointer, load_signing_key
+from prahari_events.checkpoints import Checkpointer
 from prahari_events.config import CommonSettings
 from prahari_events.consumer import Handler, IdempotentConsumer
 from prahari_events.db import Migration, connect, create_pool, require_migrated
 from prahari_events.kafka import Topics, make_producer
+from prahari_events.keys import load_signing_key
 from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
 from prahari_events.telemetry import configure_logging

@@ -40,8 +40,9 @@ from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refres
 from prahari_cases.service_layer.timers import SlaClock
 from prahari_cases.service_layer.watchlist import WatchlistDesk
 from prahari_events import lgd, policy
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
+from prahari_events.config import token_authority
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
@@ -402,7 +403,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
-    app = base_app("cases", TokenAuthority(common.token_secret), tracer, max_body=64 * 1024)
+    app = base_app("cases", token_authority(common, "cases"), tracer, max_body=64 * 1024)
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)

@@ -227,6 +227,9 @@ class _UnitJson(Schema):
     kind = fields.String(required=True)
     state = fields.Integer(required=True, allow_none=True)
     district = fields.Integer(required=True, allow_none=True)
+    issuer = fields.String(
+        metadata={"description": "the token issuer that vouched for the unit, when one did"}
+    )
 
 
 class _AreaJson(Schema):

@@ -14,8 +14,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from opentelemetry.trace import Tracer
 
 from prahari_events import lgd, policy
-from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
+from prahari_events.config import token_authority
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import NotFound
@@ -292,7 +293,7 @@ def create_app(
     settings: Settings, tracer: Tracer, *, clock: Callable[[], datetime] = utcnow
 ) -> web.Application:
     common = settings.common
-    app = base_app("notify", TokenAuthority(common.token_secret), tracer, max_body=16 * 1024)
+    app = base_app("notify", token_authority(common, "notify"), tracer, max_body=16 * 1024)
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)
