@@ -80,6 +80,9 @@ class CommonSettings:
     log_level: str
     db_pool_size: int = 10
     token_revocations: str | None = None
+    # Replicas every topic a service writes must have (it refuses to start otherwise): 1 for
+    # a development broker, 3 for a production cluster.
+    kafka_replication: int = 1
     token_max_lifetime_s: float = 12 * 3600
     token_reload_s: float = 30.0
     # The service's Ed25519 key for signed checkpoints (PEM); None: it makes none, and
@@ -106,6 +109,7 @@ class CommonSettings:
             log_level=env.text("PRAHARI_LOG_LEVEL", "INFO"),
             db_pool_size=env.integer("PRAHARI_DB_POOL_SIZE", 10),
             token_revocations=env.optional("PRAHARI_TOKEN_REVOCATIONS"),
+            kafka_replication=env.integer("PRAHARI_KAFKA_REPLICATION", 1),
             token_max_lifetime_s=env.number("PRAHARI_TOKEN_MAX_LIFETIME_S", 12 * 3600),
             token_reload_s=env.number("PRAHARI_TOKEN_RELOAD_S", 30.0),
             checkpoint_key_file=env.optional(f"PRAHARI_{service.upper()}_CHECKPOINT_KEY"),

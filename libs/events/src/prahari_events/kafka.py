@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from prahari_events.envelope import Envelope
+from prahari_events.errors import ConfigError
 
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
@@ -79,7 +80,9 @@ class Topics:
         ]
 
 
-async def create_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
+async def create_topics(
+    bootstrap: str, specs: Sequence[TopicSpec], *, replication: int = 1, min_insync: int = 1
+) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="prahari-topics")
     await admin.start()
@@ -89,8 +92,9 @@ async def create_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]
         wanted = [s for s in specs if s.name not in existing]
         for spec in wanted:
             try:
+                configs = {**spec.configs, "min.insync.replicas": str(min_insync)}
                 await admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, 1, topic_configs=spec.configs)]
+                    [NewTopic(spec.name, spec.partitions, replication, topic_configs=configs)]
                 )
                 created.append(spec.name)
             except TopicAlreadyExistsError:
@@ -98,6 +102,29 @@ async def create_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]
     finally:
         await admin.close()
     return created
+
+
+async def check_replication(bootstrap: str, names: Sequence[str], replication: int) -> None:
+    """ConfigError unless every topic exists with at least `replication` replicas in every
+    partition: a service refuses to start rather than write to a topic that would lose
+    acknowledged events with one broker."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="prahari-check")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(names))
+    finally:
+        await admin.close()
+    found = {d["topic"]: d for d in described if d["error_code"] == 0}
+    for name in names:
+        topic = found.get(name)
+        if topic is None:
+            raise ConfigError(f"topic {name} does not exist: run prahari-topics")
+        fewest = min(len(p["replicas"]) for p in topic["partitions"])
+        if fewest < replication:
+            raise ConfigError(
+                f"topic {name} has {fewest} replica(s), fewer than"
+                f" PRAHARI_KAFKA_REPLICATION={replication}"
+            )
 
 
 async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
@@ -148,9 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--prefix", default=os.environ.get("PRAHARI_TOPIC_PREFIX", ""))
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument(
+        "--replication", type=int, default=int(os.environ.get("PRAHARI_KAFKA_REPLICATION", "1"))
+    )
+    parser.add_argument(
+        "--min-insync", type=int, default=int(os.environ.get("PRAHARI_KAFKA_MIN_INSYNC", "1"))
+    )
     args = parser.parse_args(argv)
     specs = Topics(args.prefix).specs(args.partitions)
-    created = asyncio.run(create_topics(args.bootstrap, specs))
+    created = asyncio.run(
+        create_topics(
+            args.bootstrap, specs, replication=args.replication, min_insync=args.min_insync
+        )
+    )
     for spec in specs:
         state = "created" if spec.name in created else "exists"
         print(f"{spec.name}\t{state}\tpartitions={spec.partitions}\t{spec.configs}")

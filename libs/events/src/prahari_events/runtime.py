@@ -19,7 +19,7 @@ from prahari_events.checkpoints import Checkpointer
 from prahari_events.config import CommonSettings
 from prahari_events.consumer import Handler, IdempotentConsumer
 from prahari_events.db import Migration, connect, create_pool, require_migrated
-from prahari_events.kafka import Topics, make_producer
+from prahari_events.kafka import Topics, check_replication, make_producer
 from prahari_events.keys import load_signing_key
 from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
@@ -114,8 +114,14 @@ def idempotent_consumer(
     )
 
 
-def producer_context(common: CommonSettings, service: str) -> CleanupContext:
+def producer_context(
+    common: CommonSettings, service: str, writes: Sequence[str] = ()
+) -> CleanupContext:
+    """The service's producer for the app's lifetime; first, the topics it `writes` must
+    have the replicas configured, or the service does not start."""
+
     async def context(app: web.Application) -> AsyncIterator[None]:
+        await check_replication(common.kafka_bootstrap, writes, common.kafka_replication)
         producer = make_producer(common.kafka_bootstrap, service)
         await producer.start()
         try:

@@ -415,7 +415,16 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app.cleanup_ctx.extend(
         [
             postgres_context(common, "cases", migrations),
-            producer_context(common, "cases"),
+            producer_context(
+                common,
+                "cases",
+                writes=[
+                    app[TOPICS].case_events,
+                    app[TOPICS].access,
+                    app[TOPICS].checkpoints("cases"),
+                    app[TOPICS].deadletter,
+                ],
+            ),
             _commands,
             _workers,
         ]

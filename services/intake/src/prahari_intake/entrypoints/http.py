@@ -180,7 +180,11 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app.cleanup_ctx.extend(
         [
             postgres_context(common, "intake", migrations),
-            producer_context(common, "intake"),
+            producer_context(
+                common,
+                "intake",
+                writes=[app[TOPICS].reports, app[TOPICS].intake_replies, app[TOPICS].deadletter],
+            ),
             _desk,
             _sms_channel,
             _workers,

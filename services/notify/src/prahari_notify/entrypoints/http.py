@@ -308,7 +308,16 @@ def create_app(
     app.cleanup_ctx.extend(
         [
             postgres_context(common, "notify", migrations),
-            producer_context(common, "notify"),
+            producer_context(
+                common,
+                "notify",
+                writes=[
+                    app[TOPICS].notify_events,
+                    app[TOPICS].access,
+                    app[TOPICS].checkpoints("notify"),
+                    app[TOPICS].deadletter,
+                ],
+            ),
             _workers,
         ]
     )
