@@ -3,6 +3,9 @@ the keys the SQL filter uses say exactly what the in-memory check says."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
 import unicodedata
 
 import pytest
@@ -23,6 +26,7 @@ from prahari_events.policy import (
     unit_keys,
 )
 from prahari_events.privacy import scrub
+from prahari_events.telemetry import JsonLogFormatter
 from prahari_events.web import load_input
 
 UP, SON, CHA, BR, KAI, PAT, JH = 9, 184, 135, 10, 200, 204, 20
@@ -178,3 +182,20 @@ def test_control_characters_are_refused_by_name(text: str, refused: bool) -> Non
 def test_a_dead_letters_reason_keeps_no_number_or_address() -> None:
     reason = 'DataError: invalid value "+91 92000 00135" for unit dcr@up.example'
     assert scrub(reason) == 'DataError: invalid value "[number]" for unit [email]'
+
+
+def test_logs_keep_no_number_or_address() -> None:
+    formatter = JsonLogFormatter("intake")
+    try:
+        raise ValueError("sender +919200000135 unknown")
+    except ValueError:
+        record = logging.LogRecord(
+            "prahari.test", logging.ERROR, __file__, 1, "from %s", ("dcr@up.example",),
+            sys.exc_info(),
+        )  # fmt: skip
+    record.fields = {"to": "+91 92000 00135", "case_id": "12345678-1234-1234-1234-987654321012"}
+    line = json.loads(formatter.format(record))
+    assert line["msg"] == "from [email]"
+    assert line["to"] == "[number]"
+    assert line["case_id"] == "12345678-1234-1234-1234-987654321012"  # ids stay
+    assert "9200000135" not in line["exc"]

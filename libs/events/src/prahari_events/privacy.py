@@ -8,7 +8,12 @@ from __future__ import annotations
 import re
 
 _EMAIL = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
-_NUMBER = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+# Indian mobile numbers however written (+91 92000 00135, 919200000135, 09200000135,
+# 9200000135) and any number written with a + country code; not identifiers, times or
+# amounts (a UUID's digits, 2024-04-11 10:00, 480000).
+_NUMBER = re.compile(
+    r"(?<![\w-])(?:(?:\+?91[\s-]?|0)?[6-9]\d{4}[\s-]?\d{5}|\+\d{1,3}[\s-]?\d[\d\s-]{6,}\d)(?![\w-])"
+)
 
 
 def scrub(text: str, limit: int = 500) -> str:

@@ -28,6 +28,8 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from prahari_events.privacy import scrub
+
 _propagator = TraceContextTextMapPropagator()
 
 
@@ -118,8 +120,13 @@ def no_op_tracer() -> Tracer:
     return trace.NoOpTracer()
 
 
+_LIMIT = 20_000  # characters of one logged text
+
+
 class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with the trace and span id of the current span."""
+    """One JSON object per line, with the trace and span id of the current span. Phone
+    numbers and email addresses are scrubbed from the message, the fields and tracebacks
+    (prahari_events.privacy): logs travel further and live longer than anyone reads them."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -131,7 +138,7 @@ class JsonLogFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self._service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": scrub(record.getMessage(), _LIMIT),
         }
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
@@ -139,9 +146,11 @@ class JsonLogFormatter(logging.Formatter):
             entry["span_id"] = format(context.span_id, "016x")
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
-            entry.update(extra)
+            entry.update(
+                {k: scrub(v, _LIMIT) if isinstance(v, str) else v for k, v in extra.items()}
+            )
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = scrub(self.formatException(record.exc_info), _LIMIT)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
