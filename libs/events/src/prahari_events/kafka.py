@@ -62,6 +62,16 @@ class Topics:
         """A service's signed checkpoints: a topic of its own, one partition, in order."""
         return f"{self.prefix}prahari.{service}.checkpoints"
 
+    def written_by(self, service: str) -> list[str]:
+        """The topics a service writes: what it must find replicated before it starts (and
+        what a broker's ACLs would let its principal write)."""
+        own = {
+            "intake": [self.reports, self.intake_replies],
+            "cases": [self.case_events, self.access, self.checkpoints("cases")],
+            "notify": [self.notify_events, self.access, self.checkpoints("notify")],
+        }
+        return [*own[service], self.deadletter]
+
     @property
     def deadletter(self) -> str:
         return f"{self.prefix}prahari.deadletter"

@@ -415,16 +415,7 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app.cleanup_ctx.extend(
         [
             postgres_context(common, "cases", migrations),
-            producer_context(
-                common,
-                "cases",
-                writes=[
-                    app[TOPICS].case_events,
-                    app[TOPICS].access,
-                    app[TOPICS].checkpoints("cases"),
-                    app[TOPICS].deadletter,
-                ],
-            ),
+            producer_context(common, "cases", writes=app[TOPICS].written_by("cases")),
             _commands,
             _workers,
         ]

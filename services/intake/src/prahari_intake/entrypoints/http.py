@@ -180,11 +180,7 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app.cleanup_ctx.extend(
         [
             postgres_context(common, "intake", migrations),
-            producer_context(
-                common,
-                "intake",
-                writes=[app[TOPICS].reports, app[TOPICS].intake_replies, app[TOPICS].deadletter],
-            ),
+            producer_context(common, "intake", writes=app[TOPICS].written_by("intake")),
             _desk,
             _sms_channel,
             _workers,

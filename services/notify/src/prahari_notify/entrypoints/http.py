@@ -308,16 +308,7 @@ def create_app(
     app.cleanup_ctx.extend(
         [
             postgres_context(common, "notify", migrations),
-            producer_context(
-                common,
-                "notify",
-                writes=[
-                    app[TOPICS].notify_events,
-                    app[TOPICS].access,
-                    app[TOPICS].checkpoints("notify"),
-                    app[TOPICS].deadletter,
-                ],
-            ),
+            producer_context(common, "notify", writes=app[TOPICS].written_by("notify")),
             _workers,
         ]
     )
