@@ -34,7 +34,7 @@ from prahari_events.kafka import (
     Topics,
 )
 from tests.cases_support import UNITS
-from tests.factories import SONBHADRA, UP, report_envelope
+from tests.factories import AUDITOR, BIHAR_ROOM, SONBHADRA, STATION, UP, report_envelope
 from tests.support import mint, publish, service_under_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -42,6 +42,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOM = Unit("UP-SON-DCR", "district_control_room", "control_room", UP, SONBHADRA)
 TOKEN = mint(ROOM, timedelta(hours=1))
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+# The callers the generator takes turns with: the owning control room, the reporting
+# station, another state's control room (which may not see the cases), and an auditor.
+CALLERS = [
+    HEADERS,
+    *(
+        {"Authorization": f"Bearer {mint(unit, timedelta(hours=1))}"}
+        for unit in (STATION, BIHAR_ROOM, AUDITOR)
+    ),
+]
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -96,9 +105,13 @@ def test_no_server_errors_and_every_response_matches_the_document(
         # Half the time aim at a real case, with its ETag, so the generator gets past 404
         # and 412 into the commands themselves.
         @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy(), aim=st.sampled_from([None, *ids]))
-        def exercise(case: Any, aim: str | None) -> None:
-            headers = dict(HEADERS)
+        @given(
+            case=operation.as_strategy(),
+            aim=st.sampled_from([None, *ids]),
+            caller=st.sampled_from(CALLERS),
+        )
+        def exercise(case: Any, aim: str | None, caller: dict[str, str]) -> None:
+            headers = dict(caller)
             if aim is not None and case.path_parameters and "case_id" in case.path_parameters:
                 case.path_parameters["case_id"] = aim
                 current = requests.get(f"{url}/v1/cases/{aim}", headers=HEADERS, timeout=5)
