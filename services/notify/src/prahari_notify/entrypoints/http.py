@@ -49,6 +49,7 @@ from prahari_notify.config import Settings
 from prahari_notify.domain.breaker import Breaker
 from prahari_notify.domain.notification import RetryPolicy
 from prahari_notify.domain.routing import RoutingTable, load_routes
+from prahari_notify.entrypoints import openapi
 from prahari_notify.service_layer.dispatcher import ChannelDispatcher, Notifications
 from prahari_notify.service_layer.handlers import NotifyHandlers, Outbox, stream_for
 from prahari_notify.service_layer.receipts import Receipts
@@ -68,6 +69,7 @@ BREAKERS: web.AppKey[dict[str, Breaker]] = web.AppKey("breakers")
 HANDLERS = web.AppKey("handlers", NotifyHandlers)
 SWEEPER = web.AppKey("sweeper", Sweeper)
 DISPATCHERS: web.AppKey[list[ChannelDispatcher]] = web.AppKey("dispatchers")
+OPENAPI = web.AppKey("openapi", dict[str, Any])
 
 
 class _Query(Schema):
@@ -150,6 +152,10 @@ async def notification_events(request: web.Request) -> web.Response:
         for event in shown:  # not the control room's phone or address
             event["payload"].pop("recipient", None)
     return json_response({"notification_id": str(notification_id), "events": shown})
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return json_response(request.app[OPENAPI])
 
 
 async def sms_receipt(request: web.Request) -> web.Response:
@@ -315,4 +321,6 @@ def create_app(
     app.router.add_get("/v1/notifications", list_notifications)
     app.router.add_get("/v1/notifications/{notification_id}/events", notification_events)
     app.router.add_post("/v1/receipts/sms", sms_receipt)
+    app[OPENAPI] = openapi.build(_QUERY, _RECEIPT)
+    app.router.add_get("/v1/openapi.json", get_openapi)
     return app
