@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, ValidationError, fields
 from opentelemetry.trace import SpanKind, Tracer
 
@@ -82,6 +84,40 @@ class ErrorDetail(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetail, required=True)
+
+
+def api_spec(
+    title: str,
+    description: str,
+    schemas: Mapping[str, Schema | type[Schema]],
+    *,
+    openapi_version: str = "3.0.3",
+) -> APISpec:
+    """A service's OpenAPI document to add its paths to: the units' bearer token as the
+    security scheme ("unitToken"), and the error body ("Error") with `schemas` as components."""
+    spec = APISpec(
+        title=title,
+        version="1",
+        openapi_version=openapi_version,
+        plugins=[MarshmallowPlugin()],
+        info={"description": description},
+    )
+    spec.components.security_scheme(
+        "unitToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for name, schema in {**schemas, "Error": ErrorSchema}.items():
+        spec.components.schema(name, schema=schema)
+    return spec
+
+
+def uuid_path(name: str) -> dict[str, Any]:
+    """An OpenAPI path parameter holding a UUID."""
+    return {
+        "in": "path",
+        "name": name,
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    }
 
 
 def error_response(description: str, *, retry: bool = False) -> dict[str, Any]:

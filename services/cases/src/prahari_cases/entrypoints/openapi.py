@@ -6,12 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-
 from prahari_cases.entrypoints import schemas as s
 from prahari_cases.entrypoints.commands import Endpoint
-from prahari_events.web import ErrorSchema, error_response
+from prahari_events.web import api_spec, error_response, uuid_path
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "/assignment": {"unit_id": "UP-SON-FS-1", "note": "नाका चेकिंग करें, ट्रक बिहार की ओर"},
@@ -46,12 +43,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-_CASE_ID = {
-    "in": "path",
-    "name": "case_id",
-    "required": True,
-    "schema": {"type": "string", "format": "uuid"},
-}
+_CASE_ID = uuid_path("case_id")
 _ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'the case\'s version, "<n>"'}}
 _COMMON = {
     "401": error_response("no token, or a token that is expired or not valid"),
@@ -122,32 +114,23 @@ def _command(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def build(table: Sequence[Endpoint]) -> dict[str, Any]:
-    spec = APISpec(
-        title="Prahari cases",
-        version="1",
-        openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": "Cases across state borders: assign, acknowledge, report, seize,"
-            " escalate, share, transfer, close. Every request carries a unit's bearer token;"
-            " every change needs the case's ETag in If-Match."
+    spec = api_spec(
+        "Prahari cases",
+        "Cases across state borders: assign, acknowledge, report, seize, escalate, share,"
+        " transfer, close. Every request carries a unit's bearer token; every change needs"
+        " the case's ETag in If-Match.",
+        {
+            "Case": s.CaseJson,
+            "CaseList": s.CaseList,
+            "Timeline": s.Timeline,
+            "EventList": s.EventList,
+            "WatchlistRequest": s.WatchlistRequest,
+            "WatchlistChange": s.WatchlistChange,
+            "WatchlistEntry": s.WatchlistEntryJson,
+            "Watchlist": s.WatchlistJson,
         },
+        openapi_version="3.1.0",
     )
-    spec.components.security_scheme(
-        "unitToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
-    for name, schema in (
-        ("Case", s.CaseJson),
-        ("CaseList", s.CaseList),
-        ("Timeline", s.Timeline),
-        ("EventList", s.EventList),
-        ("WatchlistRequest", s.WatchlistRequest),
-        ("WatchlistChange", s.WatchlistChange),
-        ("WatchlistEntry", s.WatchlistEntryJson),
-        ("Watchlist", s.WatchlistJson),
-        ("Error", ErrorSchema),
-    ):
-        spec.components.schema(name, schema=schema)
     for endpoint in table:
         name = type(endpoint.schema).__name__
         if name not in spec.components.schemas:
@@ -195,12 +178,7 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
         },
     )
     entry = {"application/json": {"schema": "WatchlistEntry"}}
-    entry_id = {
-        "in": "path",
-        "name": "entry_id",
-        "required": True,
-        "schema": {"type": "string", "format": "uuid"},
-    }
+    entry_id = uuid_path("entry_id")
     if_match = {
         "in": "header",
         "name": "If-Match",

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
 from prahari_events.catalogue import REPORT_TYPES
-from prahari_events.web import ErrorSchema, error_response
+from prahari_events.web import api_spec, error_response, uuid_path
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.schemas import ReportRequest
 
@@ -37,26 +35,16 @@ class ReportStatus(Schema):
 
 
 def build() -> dict[str, Any]:
-    spec = APISpec(
-        title="Prahari intake",
-        version="1",
-        openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": "Where police units file rumour reports, smuggling tips, seizures,"
-            " intelligence and incidents. Every request carries a unit's bearer token."
+    spec = api_spec(
+        "Prahari intake",
+        "Where police units file rumour reports, smuggling tips, seizures, intelligence and"
+        " incidents. Every request carries a unit's bearer token.",
+        {
+            "ReportRequest": ReportRequest,
+            "ReportAccepted": ReportAccepted,
+            "ReportStatus": ReportStatus,
         },
     )
-    spec.components.security_scheme(
-        "unitToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
-    for name, schema in (
-        ("ReportRequest", ReportRequest),
-        ("ReportAccepted", ReportAccepted),
-        ("ReportStatus", ReportStatus),
-        ("Error", ErrorSchema),
-    ):
-        spec.components.schema(name, schema=schema)
     common_errors = {
         "401": error_response("no token, or a token that is expired or not valid"),
         "403": error_response("outside the unit's jurisdiction or role"),
@@ -113,14 +101,7 @@ def build() -> dict[str, Any]:
             "get": {
                 "summary": "What became of a report",
                 "security": [{"unitToken": []}],
-                "parameters": [
-                    {
-                        "in": "path",
-                        "name": "report_id",
-                        "required": True,
-                        "schema": {"type": "string", "format": "uuid"},
-                    }
-                ],
+                "parameters": [uuid_path("report_id")],
                 "responses": {
                     "200": {
                         "description": "the report's status",

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import INCLUDE, Schema, fields
 
-from prahari_events.web import ErrorSchema, error_response
+from prahari_events.web import api_spec, error_response, uuid_path
 
 
 class _Open(Schema):
@@ -39,27 +37,17 @@ class ReceiptApplied(Schema):
 
 
 def build(query: Schema, receipt: Schema) -> dict[str, Any]:
-    spec = APISpec(
-        title="Prahari notify",
-        version="1",
-        openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
-        info={
-            "description": "Who was told what about a case, by SMS and email, and whether it"
-            " arrived; and the SMS gateway's delivery reports."
+    spec = api_spec(
+        "Prahari notify",
+        "Who was told what about a case, by SMS and email, and whether it arrived; and the"
+        " SMS gateway's delivery reports.",
+        {
+            "NotificationList": NotificationList,
+            "NotificationEvents": NotificationEvents,
+            "ReceiptApplied": ReceiptApplied,
+            "Receipt": receipt,
         },
     )
-    spec.components.security_scheme(
-        "unitToken", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-    )
-    for name, schema in (
-        ("NotificationList", NotificationList),
-        ("NotificationEvents", NotificationEvents),
-        ("ReceiptApplied", ReceiptApplied),
-        ("Receipt", receipt),
-        ("Error", ErrorSchema),
-    ):
-        spec.components.schema(name, schema=schema)
     unit_errors = {
         "401": error_response("no token, or a token that is expired, revoked or not valid"),
     }
@@ -88,14 +76,7 @@ def build(query: Schema, receipt: Schema) -> dict[str, Any]:
             "get": {
                 "summary": "A notification's history: queued, each attempt, sent, delivered",
                 "security": [{"unitToken": []}],
-                "parameters": [
-                    {
-                        "in": "path",
-                        "name": "notification_id",
-                        "required": True,
-                        "schema": {"type": "string", "format": "uuid"},
-                    }
-                ],
+                "parameters": [uuid_path("notification_id")],
                 "responses": {
                     "200": {
                         "description": "its events, in order",
