@@ -15,17 +15,8 @@ from typing import Any
 
 import pytest
 import requests
-import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.result import Ok
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from prahari_cases.domain.case import case_id_for
 from prahari_events.auth import Unit
@@ -34,6 +25,8 @@ from prahari_events.kafka import (
     Topics,
 )
 from tests.cases_support import UNITS
+from tests.contract.common import CHECKS
+from tests.contract.common import operations as contract_operations
 from tests.factories import AUDITOR, BIHAR_ROOM, SONBHADRA, STATION, UP, report_envelope
 from tests.support import mint, publish, service_under_test
 
@@ -50,13 +43,6 @@ CALLERS = [
         {"Authorization": f"Bearer {mint(unit, timedelta(hours=1))}"}
         for unit in (STATION, BIHAR_ROOM, AUDITOR)
     ),
-]
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
 ]
 SEEDED = 6
 
@@ -94,12 +80,8 @@ def test_no_server_errors_and_every_response_matches_the_document(
     cases_api: tuple[str, list[str]],
 ) -> None:
     url, ids = cases_api
-    api = schemathesis.openapi.from_url(f"{url}/v1/openapi.json")
     statuses: list[int] = []
-    operations = []
-    for result in api.get_all_operations():
-        assert isinstance(result, Ok), result
-        operations.append(result.ok())
+    operations = contract_operations(url)
     assert len(operations) == 25  # 4 reads, 15 commands, the seizure tallies, 5 watchlist
     for operation in operations:
         # Half the time aim at a real case, with its ETag, so the generator gets past 404

@@ -12,18 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.result import Ok
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from tests.contract.common import CHECKS
+from tests.contract.common import operations as contract_operations
 from tests.factories import AUDITOR, BIHAR_ROOM, STATE_ROOM, STATION
 from tests.notify_support import write_units
 from tests.support import mint, service_under_test
@@ -31,13 +24,6 @@ from tests.support import mint, service_under_test
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 CALLERS = [mint(u, timedelta(hours=1)) for u in (STATE_ROOM, STATION, BIHAR_ROOM, AUDITOR)]
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +40,7 @@ def notify_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_no_server_errors_and_every_response_matches_the_document(notify_url: str) -> None:
-    api = schemathesis.openapi.from_url(f"{notify_url}/v1/openapi.json")
-    operations = []
-    for result in api.get_all_operations():
-        assert isinstance(result, Ok), result
-        operations.append(result.ok())
+    operations = contract_operations(notify_url)
     assert {op.label for op in operations} == {
         "GET /v1/notifications",
         "GET /v1/notifications/{notification_id}/events",
