@@ -25,7 +25,7 @@ from prahari_events.auth import (
     ensure_dev_issuers,
 )
 from prahari_events.errors import InvalidInput, Unauthenticated
-from prahari_events.keys import key_id, load_signing_key, public_raw
+from prahari_events.keys import key_id, load_signing_key, trust_entry
 from prahari_events.policy import Area, CaseAccess, may_read
 from tests.factories import AUDITOR, BIHAR, CHANDAULI, SONBHADRA, STATE_ROOM, STATION, UP
 
@@ -165,12 +165,7 @@ def test_a_key_added_to_the_trust_file_is_taken_without_a_restart(
     with pytest.raises(Unauthenticated, match="kid"):
         tokens.verify(fresh)
     data = json.loads(trust.read_text("utf-8"))
-    data["issuers"]["state-9"]["keys"].append(
-        {
-            "kid": key_id(rotated._key),
-            "public_key": base64.b64encode(public_raw(rotated._key)).decode(),
-        }
-    )
+    data["issuers"]["state-9"]["keys"].append(trust_entry(rotated._key))
     trust.write_text(json.dumps(data), "utf-8")
     os.utime(trust, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert tokens.verify(fresh) == STATION

@@ -12,7 +12,6 @@ files are read again when they change. `prahari-token` mints with development is
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import sys
@@ -30,7 +29,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from prahari_events import lgd
 from prahari_events.envelope import Actor
 from prahari_events.errors import ConfigError, InvalidInput, Unauthenticated
-from prahari_events.keys import key_id, load_signing_key, public_raw, write_new_key
+from prahari_events.keys import (
+    key_id,
+    load_signing_key,
+    trust_entry,
+    trusted_keys,
+    write_new_key,
+)
 
 UNIT_KINDS = (
     "police_station",
@@ -100,10 +105,7 @@ def load_trust(path: str | Path) -> dict[str, Issuer]:
                 name,
                 frozenset(int(s) for s in entry.get("states", [])),
                 bool(entry.get("auditors", False)),
-                {
-                    k["kid"]: Ed25519PublicKey.from_public_bytes(base64.b64decode(k["public_key"]))
-                    for k in entry["keys"]
-                },
+                trusted_keys(entry["keys"]),
             )
             for name, entry in data["issuers"].items()
         }
@@ -311,9 +313,7 @@ def ensure_dev_issuers(folder: Path, trust_path: Path, states: Sequence[int]) ->
         issuers[name] = {
             "states": served,
             "auditors": auditors,
-            "keys": [
-                {"kid": key_id(key), "public_key": base64.b64encode(public_raw(key)).decode()}
-            ],
+            "keys": [trust_entry(key)],
         }
     trust_path.write_text(json.dumps({"issuers": issuers}, indent=1) + "\n", "utf-8")
 

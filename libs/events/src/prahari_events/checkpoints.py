@@ -38,7 +38,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from prahari_events.db import Conn
 from prahari_events.envelope import iso, utcnow
 from prahari_events.errors import ConfigError
-from prahari_events.keys import key_id, load_signing_key, public_raw, write_new_key
+from prahari_events.keys import (
+    key_id,
+    load_signing_key,
+    trust_entry,
+    trusted_keys,
+    write_new_key,
+)
 from prahari_events.registry import canonical_json
 from prahari_events.store import AFTER, OUTBOX_CHANNEL, Position
 
@@ -49,11 +55,6 @@ FORMAT = 1
 # Heads per checkpoint, so one message stays well under Kafka's 1 MB default: a head is
 # about 150 bytes. More changes than this make several checkpoints in a row.
 MAX_EVENTS = 5000
-
-
-def trust_entry(key: Ed25519PrivateKey) -> dict[str, str]:
-    """What a trust file lists for a service's key."""
-    return {"kid": key_id(key), "public_key": base64.b64encode(public_raw(key)).decode()}
 
 
 def signed_part(doc: Mapping[str, Any]) -> bytes:
@@ -77,17 +78,7 @@ class Trust:
     def load(cls, path: str | Path) -> Trust:
         try:
             data = json.loads(Path(path).read_text("utf-8"))
-            return cls(
-                {
-                    service: {
-                        k["kid"]: Ed25519PublicKey.from_public_bytes(
-                            base64.b64decode(k["public_key"])
-                        )
-                        for k in keys
-                    }
-                    for service, keys in data["services"].items()
-                }
-            )
+            return cls({service: trusted_keys(keys) for service, keys in data["services"].items()})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"trust file {path}: {exc}") from exc
 

@@ -3,6 +3,7 @@ owner only, its public half raw (base64 in trust files), and a short id for each
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -50,3 +51,16 @@ def write_new_key(path: Path) -> Ed25519PrivateKey:
     path.touch(mode=0o600)
     path.write_bytes(private_pem(key))
     return key
+
+
+def trust_entry(key: Ed25519PrivateKey) -> dict[str, str]:
+    """What a trust file lists for a key: its id and its public half (base64)."""
+    return {"kid": key_id(key), "public_key": base64.b64encode(public_raw(key)).decode()}
+
+
+def trusted_keys(entries: list[dict[str, str]]) -> dict[str, Ed25519PublicKey]:
+    """A trust file's list of keys, by id (ValueError, KeyError or TypeError if malformed)."""
+    return {
+        e["kid"]: Ed25519PublicKey.from_public_bytes(base64.b64decode(e["public_key"]))
+        for e in entries
+    }
