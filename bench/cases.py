@@ -45,13 +45,13 @@ from prahari_events.auth import Unit
 from prahari_events.catalogue import CASE_NOTE_ADDED, REPORT_RECEIVED, build_registry
 from prahari_events.db import create_pool, drop_schema
 from prahari_events.envelope import Draft, Jurisdiction
-from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.kafka import KafkaAccess, Topics, create_topics, delete_topics
 from prahari_events.migrations import migrate_service
 from prahari_events.store import EventStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
-KAFKA = "127.0.0.1:9092"
+KAFKA = KafkaAccess("127.0.0.1:9092")
 URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
 CLIENTS = 16
 SECONDS = 8.0

@@ -33,12 +33,12 @@ from common import (  # bench/common.py: run as bench/intake.py
 
 from prahari_events.auth import Unit
 from prahari_events.db import drop_schema
-from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.kafka import KafkaAccess, Topics, create_topics, delete_topics
 from prahari_events.migrations import migrate_service
 from prahari_intake.entrypoints.examples import EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
-KAFKA = "127.0.0.1:9092"
+KAFKA = KafkaAccess("127.0.0.1:9092")
 URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
 CONCURRENCY = 32
 SECONDS = 8.0

@@ -49,7 +49,7 @@ from prahari_events.db import (
     package_migrations,
 )
 from prahari_events.envelope import Actor, Draft, Jurisdiction, utcnow
-from prahari_events.kafka import Topics, create_topics, delete_topics
+from prahari_events.kafka import KafkaAccess, Topics, create_topics, delete_topics
 from prahari_events.migrations import migrate_service
 from prahari_events.store import EventStore
 from prahari_events.units import load_units
@@ -58,7 +58,7 @@ from prahari_notify.domain.routing import DEFAULT_ROUTES, load_routes
 from prahari_notify.service_layer.handlers import NotifyHandlers, Outbox
 
 ROOT = Path(__file__).resolve().parents[1]
-KAFKA = "127.0.0.1:9092"
+KAFKA = KafkaAccess("127.0.0.1:9092")
 URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
 CONCURRENCY = 32
 QUEUED = 3000

@@ -32,7 +32,7 @@ def cases_env(topics: Topics, schema: str, **extra: str) -> dict[str, str]:
     """cases' environment for one test: its own topics and schema."""
     return {
         "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
-        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA.bootstrap,
         "DATABASE_URL": CASES_URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,

@@ -37,7 +37,7 @@ async def main(schema: str, topic: str, group: str, deadletter: str) -> None:
         name="test-consumer",  # the same consumer as the survivor, another process
         group_id=group,
         topics=[topic],
-        bootstrap=KAFKA,
+        kafka=KAFKA,
         pool=pool,
         registry=build_registry(),
         handler=effect,

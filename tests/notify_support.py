@@ -75,7 +75,7 @@ def notify_env(
 ) -> dict[str, str]:  # fmt: skip
     return {
         "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
-        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA.bootstrap,
         "DATABASE_URL": NOTIFY_URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,

@@ -27,6 +27,7 @@ from prahari_events.auth import TokenIssuer, Unit, dev_issuer, ensure_dev_issuer
 from prahari_events.db import connect, drop_schema
 from prahari_events.envelope import Envelope
 from prahari_events.kafka import (
+    KafkaAccess,
     Topics,
     create_topics,
     delete_topics,
@@ -37,7 +38,7 @@ from prahari_events.migrations import migrate_service
 from prahari_events.registry import Registry
 from prahari_intake.config import Settings as IntakeSettings
 
-KAFKA = os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+KAFKA = KafkaAccess(os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
 DATABASE_URL = os.environ.get(
     "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
 )
@@ -96,11 +97,11 @@ async def eventually(
 
 
 async def read_topic(
-    topic: str, *, at_least: int, within: float = 20.0
+    topic: str, *, at_least: int, within: float = 20.0, kafka: KafkaAccess = KAFKA
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message on a topic from the beginning, without a consumer group."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=KAFKA, enable_auto_commit=False, isolation_level="read_committed"
+        **kafka.options(), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
     try:
@@ -160,7 +161,7 @@ def intake_settings(topics: Topics, schema: str, **extra: str) -> IntakeSettings
     return IntakeSettings.from_env(
         {
             "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
-            "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+            "PRAHARI_KAFKA_BOOTSTRAP": KAFKA.bootstrap,
             "DATABASE_URL": INTAKE_URL,
             "PRAHARI_DB_SCHEMA": schema,
             "PRAHARI_TOPIC_PREFIX": topics.prefix,
@@ -231,7 +232,7 @@ def service_under_test(
     port = free_port()
     log_path = tmp / f"{name}.log"
     env = {
-        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
+        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA.bootstrap,
         "DATABASE_URL": DATABASE_URL,
         "PRAHARI_DB_SCHEMA": schema,
         "PRAHARI_TOPIC_PREFIX": topics.prefix,

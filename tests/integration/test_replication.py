@@ -35,7 +35,7 @@ async def test_a_service_refuses_topics_with_fewer_replicas_than_configured(
 async def test_topics_are_made_with_the_configured_min_insync_replicas(test_id: str) -> None:
     topics = Topics(f"t{test_id}.")
     await create_topics(KAFKA, topics.specs(partitions=1), min_insync=1)
-    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    admin = AIOKafkaAdminClient(**KAFKA.options())
     await admin.start()
     try:
         [described] = await admin.describe_configs(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import json
 import os
@@ -41,7 +42,8 @@ from prahari_cases.domain.case import replay, stream_for
 from prahari_events.catalogue import build_registry
 from prahari_events.checkpoints import Anchored, Trust, fold
 from prahari_events.db import create_pool
-from prahari_events.kafka import Topics
+from prahari_events.errors import ConfigError
+from prahari_events.kafka import KafkaAccess, Topics
 from prahari_events.store import EventStore
 
 # The auditors' role: reads every schema, inserts into the access log and nothing else.
@@ -68,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cases-schema", default="cases")
     parser.add_argument("--notify-schema", default="notify")
     parser.add_argument(
-        "--kafka", default=os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        "--kafka",
+        default=None,
+        help="the brokers (default: $PRAHARI_KAFKA_BOOTSTRAP; security from PRAHARI_KAFKA_*)",
     )
     parser.add_argument(
         "--topic-prefix", default=os.environ.get("PRAHARI_TOPIC_PREFIX", ""), help=argparse.SUPPRESS
@@ -118,6 +122,13 @@ def _moment(text: str) -> datetime:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    try:
+        # The audit principal on an authenticated broker: it reads every topic, writes none.
+        access = KafkaAccess.from_environ(os.environ)
+        args.kafka = dataclasses.replace(access, bootstrap=args.kafka or access.bootstrap)
+    except ConfigError as exc:
+        print(f"prahari-audit: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command != "verify-export":  # offline: reads a file, not the stores
             asyncio.run(_record_use(args, argv))
@@ -193,12 +204,12 @@ async def _replay(args: argparse.Namespace) -> int:
         async with pool.acquire() as conn:
             if args.service == "cases":
                 result = await replay_cases(
-                    conn, schema, bootstrap=args.kafka, reports_topic=topics.reports,
+                    conn, schema, kafka=args.kafka, reports_topic=topics.reports,
                     progress=progress,
                 )  # fmt: skip
             else:
                 result = await replay_notify(
-                    conn, schema, bootstrap=args.kafka, case_topic=topics.case_events,
+                    conn, schema, kafka=args.kafka, case_topic=topics.case_events,
                     progress=progress,
                 )  # fmt: skip
     finally:
@@ -339,7 +350,7 @@ async def _timeline(args: argparse.Namespace) -> int:
         entries = await report_timeline(
             args.database_url,
             args.report,
-            bootstrap=args.kafka,
+            kafka=args.kafka,
             reports_topic=Topics(args.topic_prefix).reports,
             cases=args.cases_schema,
             notify=args.notify_schema,

@@ -41,6 +41,7 @@ from prahari_cases.service_layer import tallies
 from prahari_events.catalogue import CASE_SEIZURE_RECORDED, REPORT_RECEIVED, build_registry
 from prahari_events.db import Conn, event_store_migrations, package_migrations
 from prahari_events.envelope import Envelope
+from prahari_events.kafka import KafkaAccess
 from prahari_events.registry import Registry
 
 # Per read model: the key that names a row in a finding, and what is compared ({s}: the
@@ -90,7 +91,7 @@ async def replay_cases(
     conn: Conn,
     live: str,
     *,
-    bootstrap: str,
+    kafka: KafkaAccess,
     reports_topic: str,
     progress: Progress | None = None,
 ) -> Replayed:
@@ -112,7 +113,7 @@ async def replay_cases(
         # Seizure reports as cases' consumer took them from intake's topic.
         reports = [
             e
-            for e in _decoded(await read_whole(bootstrap, reports_topic), registry)
+            for e in _decoded(await read_whole(kafka, reports_topic), registry)
             if e.event_id in taken
         ]
         await conn.execute(f"CREATE SCHEMA {_quoted(scratch)}")

@@ -28,6 +28,7 @@ from prahari_audit.topics import read_whole
 from prahari_events.catalogue import NOTIFICATION_QUEUED, build_registry
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
+from prahari_events.kafka import KafkaAccess
 from prahari_events.policy import read_keys
 from prahari_notify.domain import access as case_access
 from prahari_notify.domain.notification import Notification, evolve
@@ -39,7 +40,7 @@ async def replay_notify(
     conn: Conn,
     live: str,
     *,
-    bootstrap: str,
+    kafka: KafkaAccess,
     case_topic: str,
     progress: Progress | None = None,
 ) -> Replayed:
@@ -102,7 +103,7 @@ async def replay_notify(
     # The case events as notify's consumer took them, each once, in each case's order.
     taken_events = {
         e.event_id: e
-        for e in (registry.decode(v) for v in await read_whole(bootstrap, case_topic))
+        for e in (registry.decode(v) for v in await read_whole(kafka, case_topic))
         if e.event_id in taken
     }
     access = _fold_access(

@@ -20,6 +20,7 @@ from prahari_audit.topics import read_whole
 from prahari_events.catalogue import build_registry
 from prahari_events.db import create_pool
 from prahari_events.envelope import Envelope, iso
+from prahari_events.kafka import KafkaAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +145,12 @@ async def case_timeline(url: str, case_id: uuid.UUID, *, cases: str, notify: str
     return sorted(entries, key=lambda e: (e.at, e.service != "cases"))
 
 
-async def _report_events(bootstrap: str, topic: str, report_id: uuid.UUID) -> list[Envelope]:
+async def _report_events(kafka: KafkaAccess, topic: str, report_id: uuid.UUID) -> list[Envelope]:
     """The report's events as intake published them: intake keeps no event store, so they
     are read from its topic (kept forever). From Kafka, so decoded with validation."""
     registry = build_registry()
     key = f"report-{report_id}".encode()
-    values = await read_whole(bootstrap, topic, lambda m: m.key == key)
+    values = await read_whole(kafka, topic, lambda m: m.key == key)
     return [registry.decode(v) for v in values]
 
 
@@ -157,15 +158,13 @@ async def report_timeline(
     url: str,
     report_id: uuid.UUID,
     *,
-    bootstrap: str,
+    kafka: KafkaAccess,
     reports_topic: str,
     cases: str,
     notify: str,
 ) -> list[Entry]:
     """The report at intake, then the case it opened or was attached to, in order."""
-    entries = [
-        _entry("intake", e) for e in await _report_events(bootstrap, reports_topic, report_id)
-    ]
+    entries = [_entry("intake", e) for e in await _report_events(kafka, reports_topic, report_id)]
     rows = await _rows(
         url, cases, "SELECT case_id FROM case_reports WHERE report_id = $1", report_id
     )

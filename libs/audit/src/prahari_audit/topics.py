@@ -8,15 +8,17 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from prahari_events.kafka import KafkaAccess
+
 
 async def read_whole(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topic: str,
     keep: Callable[[ConsumerRecord[bytes, bytes]], bool] = lambda _: True,
 ) -> list[bytes]:
     """The values of the topic's messages that `keep` accepts, partition by partition; an
     empty list for a topic that does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -28,7 +30,7 @@ async def read_whole(
     if not partitions:
         return []
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, isolation_level="read_committed"
+        **kafka.options(), enable_auto_commit=False, isolation_level="read_committed"
     )
     await consumer.start()
     try:

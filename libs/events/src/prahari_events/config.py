@@ -10,6 +10,7 @@ from typing import Final
 
 from prahari_events.auth import TokenAuthority
 from prahari_events.errors import ConfigError
+from prahari_events.kafka import KafkaAccess
 
 _MISSING: Final = object()
 
@@ -56,6 +57,9 @@ class Env:
         except ValueError:
             raise ConfigError(f"{name} must be a number, got {raw!r}") from None
 
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess.from_environ(self._environ)
+
     def secret(self, name: str) -> Secret:
         return Secret(self.text(name))
 
@@ -67,7 +71,7 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 class CommonSettings:
     """What every service needs."""
 
-    kafka_bootstrap: str
+    kafka: KafkaAccess
     database_url: str
     db_schema: str
     topic_prefix: str
@@ -96,7 +100,7 @@ class CommonSettings:
         if not _SCHEMA_NAME.match(schema):
             raise ConfigError(f"PRAHARI_DB_SCHEMA must be a lower-case SQL name, got {schema!r}")
         return cls(
-            kafka_bootstrap=env.text("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+            kafka=env.kafka(),
             database_url=env.text(
                 "DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari"
             ),

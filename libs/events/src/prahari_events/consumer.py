@@ -29,6 +29,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
 from prahari_events.errors import InvalidEvent, PrahariError
+from prahari_events.kafka import KafkaAccess
 from prahari_events.privacy import scrub
 from prahari_events.registry import Registry
 from prahari_events.telemetry import kafka_headers_to_carrier, span_from
@@ -66,7 +67,7 @@ class IdempotentConsumer:
         *,
         name: str,
         topics: Sequence[str],
-        bootstrap: str,
+        kafka: KafkaAccess,
         pool: asyncpg.Pool,
         registry: Registry,
         handler: Handler,
@@ -82,7 +83,7 @@ class IdempotentConsumer:
         # one consumer, in every process, must share it (the services use the group name).
         self.name = name
         self._topics = list(topics)
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._group_id = group_id or name
         self._pool = pool
         self._registry = registry
@@ -107,7 +108,7 @@ class IdempotentConsumer:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             *self._topics,
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.options(),
             group_id=self._group_id,
             client_id=self.name,
             enable_auto_commit=False,

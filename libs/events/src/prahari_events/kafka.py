@@ -11,17 +11,90 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
+from aiokafka.helpers import create_ssl_context
 
 from prahari_events.envelope import Envelope
 from prahari_events.errors import ConfigError
 
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaAccess:
+    """Where the brokers are and how a client proves who it is: every producer, consumer
+    and admin client is made from one of these (`options()`), so none can forget the
+    security settings.
+
+    `plaintext` is the development default on loopback. `sasl_ssl` authenticates the client
+    as `user` (SCRAM-SHA-512) over TLS, checking the broker's certificate against `ca_file`
+    and its name (127.0.0.1 in the certificate infra/kafka.sh makes).
+    """
+
+    bootstrap: str = "127.0.0.1:9092"
+    security: Literal["plaintext", "sasl_ssl"] = "plaintext"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.security == "sasl_ssl" and not (self.user and self.password and self.ca_file):
+            raise ConfigError("a sasl_ssl Kafka connection needs a user, a password and a CA file")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> KafkaAccess:
+        """PRAHARI_KAFKA_BOOTSTRAP, PRAHARI_KAFKA_SECURITY (plaintext or sasl_ssl), and for
+        sasl_ssl PRAHARI_KAFKA_USER, PRAHARI_KAFKA_PASSWORD_FILE (a file, so the password is
+        in no process listing or environment dump) and PRAHARI_KAFKA_CA (the CA's PEM)."""
+        bootstrap = environ.get("PRAHARI_KAFKA_BOOTSTRAP") or "127.0.0.1:9092"
+        security = environ.get("PRAHARI_KAFKA_SECURITY") or "plaintext"
+        if security == "plaintext":
+            return cls(bootstrap)
+        if security != "sasl_ssl":
+            raise ConfigError(
+                f"PRAHARI_KAFKA_SECURITY must be plaintext or sasl_ssl, got {security!r}"
+            )
+        missing = [
+            name
+            for name in ("PRAHARI_KAFKA_USER", "PRAHARI_KAFKA_PASSWORD_FILE", "PRAHARI_KAFKA_CA")
+            if not environ.get(name)
+        ]
+        if missing:
+            raise ConfigError(f"PRAHARI_KAFKA_SECURITY=sasl_ssl needs {', '.join(missing)}")
+        password_file = environ["PRAHARI_KAFKA_PASSWORD_FILE"]
+        try:
+            with open(password_file, encoding="utf-8") as f:
+                password = f.read().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"PRAHARI_KAFKA_PASSWORD_FILE: {exc.strerror}: {password_file}"
+            ) from None
+        return cls(
+            bootstrap,
+            "sasl_ssl",
+            user=environ["PRAHARI_KAFKA_USER"],
+            password=password,
+            ca_file=environ["PRAHARI_KAFKA_CA"],
+        )
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for AIOKafkaProducer, AIOKafkaConsumer and AIOKafkaAdminClient."""
+        if self.security == "plaintext":
+            return {"bootstrap_servers": self.bootstrap}
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.user,
+            "sasl_plain_password": self.password,
+            "ssl_context": create_ssl_context(cafile=self.ca_file),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +164,10 @@ class Topics:
 
 
 async def create_topics(
-    bootstrap: str, specs: Sequence[TopicSpec], *, replication: int = 1, min_insync: int = 1
+    kafka: KafkaAccess, specs: Sequence[TopicSpec], *, replication: int = 1, min_insync: int = 1
 ) -> list[str]:
     """Create the topics that do not exist yet; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="prahari-topics")
+    admin = AIOKafkaAdminClient(**kafka.options(), client_id="prahari-topics")
     await admin.start()
     created: list[str] = []
     try:
@@ -114,17 +187,27 @@ async def create_topics(
     return created
 
 
-async def check_replication(bootstrap: str, names: Sequence[str], replication: int) -> None:
+async def check_replication(kafka: KafkaAccess, names: Sequence[str], replication: int) -> None:
     """ConfigError unless every topic exists with at least `replication` replicas in every
     partition: a service refuses to start rather than write to a topic that would lose
     acknowledged events with one broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="prahari-check")
+    admin = AIOKafkaAdminClient(**kafka.options(), client_id="prahari-check")
     await admin.start()
     try:
         described = await admin.describe_topics(list(names))
     finally:
         await admin.close()
     found = {d["topic"]: d for d in described if d["error_code"] == 0}
+    # An authenticated broker's ACLs do not let this principal write there: a deployment
+    # error to name as such, not as a missing topic.
+    refused = [
+        d["topic"] for d in described if d["error_code"] == TopicAuthorizationFailedError.errno
+    ]
+    if refused:
+        raise ConfigError(
+            f"the broker does not authorize {', '.join(sorted(refused))} for this client:"
+            " check PRAHARI_KAFKA_USER and the ACLs (docs/security.md)"
+        )
     for name in names:
         topic = found.get(name)
         if topic is None:
@@ -137,8 +220,8 @@ async def check_replication(bootstrap: str, names: Sequence[str], replication: i
             )
 
 
-async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="prahari-topics")
+async def delete_topics(kafka: KafkaAccess, names: Sequence[str]) -> None:
+    admin = AIOKafkaAdminClient(**kafka.options(), client_id="prahari-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -149,11 +232,11 @@ async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
         await admin.close()
 
 
-def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(kafka: KafkaAccess, client_id: str) -> AIOKafkaProducer:
     """A durable producer: every write is acknowledged by all in-sync replicas, and the
     broker drops the duplicates of a retried send (idempotence)."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.options(),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -180,9 +263,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="prahari-topics", description="Create Prahari's Kafka topics (idempotent)."
     )
-    parser.add_argument(
-        "--bootstrap", default=os.environ.get("PRAHARI_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
-    )
     parser.add_argument("--prefix", default=os.environ.get("PRAHARI_TOPIC_PREFIX", ""))
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument(
@@ -192,11 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--min-insync", type=int, default=int(os.environ.get("PRAHARI_KAFKA_MIN_INSYNC", "1"))
     )
     args = parser.parse_args(argv)
+    # Where the broker is, and as whom: the PRAHARI_KAFKA_* settings every service reads.
+    kafka = KafkaAccess.from_environ(os.environ)
     specs = Topics(args.prefix).specs(args.partitions)
     created = asyncio.run(
-        create_topics(
-            args.bootstrap, specs, replication=args.replication, min_insync=args.min_insync
-        )
+        create_topics(kafka, specs, replication=args.replication, min_insync=args.min_insync)
     )
     for spec in specs:
         state = "created" if spec.name in created else "exists"

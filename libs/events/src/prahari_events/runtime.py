@@ -102,7 +102,7 @@ def idempotent_consumer(
     return IdempotentConsumer(
         name=name,
         topics=topics,
-        bootstrap=common.kafka_bootstrap,
+        kafka=common.kafka,
         pool=app[POOL],
         registry=registry,
         handler=handler,
@@ -121,8 +121,8 @@ def producer_context(
     have the replicas configured, or the service does not start."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        await check_replication(common.kafka_bootstrap, writes, common.kafka_replication)
-        producer = make_producer(common.kafka_bootstrap, service)
+        await check_replication(common.kafka, writes, common.kafka_replication)
+        producer = make_producer(common.kafka, service)
         await producer.start()
         try:
             app[PRODUCER] = producer

@@ -140,7 +140,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         deadletter_topic=topics.deadletter,
     )
     watcher = DeadLetterWatcher(
-        settings.common.kafka_bootstrap,
+        settings.common.kafka,
         topics.deadletter,
         f"{settings.consumer_group}-deadletters",
         app[POOL],

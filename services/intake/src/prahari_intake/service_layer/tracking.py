@@ -16,6 +16,7 @@ from prahari_events.catalogue import CASE_OPENED, CASE_REPORT_LINKED, REPORT_REC
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
 from prahari_events.errors import InvalidEvent
+from prahari_events.kafka import KafkaAccess
 from prahari_events.registry import Registry
 from prahari_intake.adapters import repository
 
@@ -49,9 +50,9 @@ class DeadLetterWatcher:
     read, never re-dead-lettered: one that is not a report is simply passed over."""
 
     def __init__(
-        self, bootstrap: str, topic: str, group: str, pool: asyncpg.Pool, registry: Registry
+        self, kafka: KafkaAccess, topic: str, group: str, pool: asyncpg.Pool, registry: Registry
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._topic = topic
         self._group = group
         self._pool = pool
@@ -64,7 +65,7 @@ class DeadLetterWatcher:
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
             self._topic,
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.options(),
             group_id=self._group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
