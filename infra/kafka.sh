@@ -1,20 +1,45 @@
 #!/usr/bin/env bash
 # Single-node Apache Kafka (KRaft) from the official jars on Maven Central, without Docker.
 #   infra/kafka.sh start   fetch jars once (cached outside git), format storage once, start, wait
-#   infra/kafka.sh stop    stop the broker started from this checkout
-#   infra/kafka.sh status  exit 0 when the broker answers on 127.0.0.1:9092
-# Logs: var/log/kafka.log. Data: var/kafka/. Jar cache: $PRAHARI_CACHE (default ~/.cache/prahari).
+#   infra/kafka.sh stop    stop the broker started from this checkout (or this home)
+#   infra/kafka.sh status  exit 0 when the broker answers on its port
+#   infra/kafka.sh acls    list the broker's ACLs (sasl_ssl only)
+#   infra/kafka.sh env P   print `export PRAHARI_KAFKA_...` lines for a client connecting as
+#                          principal P (admin, intake, cases, notify, audit)
+# Jar cache: $PRAHARI_CACHE (default ~/.cache/prahari), one folder per version of the POM.
+#
+# Settings (environment), so that tests can start brokers of their own:
+#   PRAHARI_KAFKA_HOME      where data, logs, the pid, certificates and secrets go (var/)
+#   PRAHARI_KAFKA_PORT      the client listener on 127.0.0.1 (9092); the controller's is the next
+#   PRAHARI_KAFKA_SECURITY  plaintext (the development default) or sasl_ssl: SASL SCRAM-SHA-512
+#                           over TLS, the ACLs of docs/security.md, and no anonymous client
+#   PRAHARI_TOPIC_PREFIX    the topic prefix the ACLs are written for (sasl_ssl)
+# With sasl_ssl the first start makes, under $PRAHARI_KAFKA_HOME/kafka-tls/, a CA and the
+# broker's certificate (PEM, openssl), and under kafka-secrets/ one password per principal
+# (admin, intake, cases, notify, audit; mode 0600), created as SCRAM users at format time.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/kafka/pom.xml")
 cache=${PRAHARI_CACHE:-$HOME/.cache/prahari}
-libs="$cache/kafka-$version/libs"
-var="$root/var"
-data="$var/kafka"
-pidfile="$var/run/kafka.pid"
-log="$var/log/kafka.log"
-port=9092
+# The POM's digest names the folder: adding a jar to the POM fetches again.
+pom_digest=$(sha256sum "$here/kafka/pom.xml" | cut -c1-12)
+libs="$cache/kafka-$version-$pom_digest/libs"
+home=${PRAHARI_KAFKA_HOME:-$root/var}
+port=${PRAHARI_KAFKA_PORT:-9092}
+controller_port=$((port + 1))
+security=${PRAHARI_KAFKA_SECURITY:-plaintext}
+data="$home/kafka"
+pidfile="$home/run/kafka.pid"
+log="$home/log/kafka.log"
+tls="$home/kafka-tls"
+secrets="$home/kafka-secrets"
+principals="admin intake cases notify audit"
+
+case "$security" in
+  plaintext | sasl_ssl) ;;
+  *) echo "kafka.sh: PRAHARI_KAFKA_SECURITY must be plaintext or sasl_ssl, not $security" >&2; exit 2 ;;
+esac
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
@@ -31,27 +56,131 @@ fetch() {
   touch "$libs/.complete"
 }
 
+# A CA and a broker certificate for 127.0.0.1 and localhost, PEM. The broker's key is PKCS#8
+# and unencrypted (Kafka reads such a PEM file since 3.3): the file is 0600 in a folder that
+# only this user can enter, as the SCRAM passwords are.
+certificates() {
+  [ -f "$tls/broker.pem" ] && return
+  command -v openssl >/dev/null || { echo "kafka.sh: openssl is needed for sasl_ssl" >&2; exit 1; }
+  (umask 077 && mkdir -p "$tls")
+  local days=3650
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tls/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$tls/ca.key" -sha256 -days "$days" -subj "/CN=Prahari dev Kafka CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$tls/ca.pem" 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tls/broker.key" 2>/dev/null
+  openssl req -new -key "$tls/broker.key" -subj "/CN=127.0.0.1" -out "$tls/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' \
+    >"$tls/broker.ext"
+  openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+    -CAcreateserial -days "$days" -sha256 -extfile "$tls/broker.ext" -out "$tls/broker.crt" 2>/dev/null
+  cat "$tls/broker.key" "$tls/broker.crt" "$tls/ca.pem" >"$tls/broker.pem"
+  chmod 600 "$tls"/*.key "$tls/broker.pem"
+  rm -f "$tls/broker.csr" "$tls/broker.ext"
+}
+
+passwords() {
+  (umask 077 && mkdir -p "$secrets")
+  local p
+  for p in $principals; do
+    [ -f "$secrets/$p.password" ] || (umask 077 && openssl rand -hex 24 >"$secrets/$p.password")
+  done
+  # What Kafka's own tools (AclCommand) need to connect as the admin principal.
+  (umask 077 && cat >"$secrets/admin.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat "$secrets/admin.password")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+PROPS
+  )
+}
+
+properties() {
+  local props=$1
+  sed -e "s/127.0.0.1:9092/127.0.0.1:$port/g" -e "s/127.0.0.1:9093/127.0.0.1:$controller_port/g" \
+    "$here/kafka/server.properties" >"$props"
+  echo "log.dirs=$data" >>"$props"
+  [ "$security" = sasl_ssl ] || return 0
+  # Later lines win in a properties file: these replace the plaintext listener. The
+  # controller listener stays plaintext on loopback (its principal is ANONYMOUS, hence a
+  # super user); clients can only reach the SASL_SSL one.
+  cat >>"$props" <<PROPS
+listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat "$secrets/admin.password")";
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+ssl.endpoint.identification.algorithm=https
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
+PROPS
+  chmod 600 "$props"
+}
+
+format() {
+  local cp=$1 props=$2 cluster_id
+  cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  local scram=() p
+  if [ "$security" = sasl_ssl ]; then
+    for p in $principals; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$(cat "$secrets/$p.password")]")
+    done
+  fi
+  java -cp "$cp" kafka.tools.StorageTool format --standalone -g -t "$cluster_id" \
+    -c "$props" "${scram[@]}" >>"$log" 2>&1
+  echo "$security" >"$data/.prahari-security"
+}
+
+# The ACL matrix comes from prahari-kafka-acls (libs/events: one line of AclCommand options
+# per grant); it is written once per start, and adding an ACL that exists is a no-op.
+acls() {
+  local cp=$1 line
+  "$root/.venv/bin/prahari-kafka-acls" --prefix "${PRAHARI_TOPIC_PREFIX:-}" | while read -r line; do
+    # shellcheck disable=SC2086  # one line holds several options
+    java -cp "$cp" org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$port" \
+      --command-config "$secrets/admin.properties" --add --force $line >>"$log" 2>&1 || {
+      echo "kafka.sh: AclCommand failed for: $line; see $log" >&2; exit 1
+    }
+  done
+}
+
 start() {
   if answers; then echo "kafka.sh: Kafka already answers on 127.0.0.1:$port"; return; fi
   fetch
-  mkdir -p "$data" "$var/run" "$var/log"
-  local cp="$libs/*" props="$var/kafka.properties"
+  mkdir -p "$data" "$home/run" "$home/log"
+  local cp="$libs/*" props="$home/kafka.properties"
+  if [ "$security" = sasl_ssl ]; then certificates; passwords; fi
   # The data directory lives in this checkout, so the settings file is written per checkout.
-  { cat "$here/kafka/server.properties"; echo "log.dirs=$data"; } >"$props"
-  if [ ! -f "$data/meta.properties" ]; then
-    local cluster_id
-    cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
-    java -cp "$cp" kafka.tools.StorageTool format --standalone -g -t "$cluster_id" \
-      -c "$props" >>"$log" 2>&1
+  properties "$props"
+  [ -f "$data/meta.properties" ] || format "$cp" "$props"
+  # SCRAM users are made at format time: a directory formatted for the other mode would
+  # start a broker whose own inter-broker login fails.
+  local formatted; formatted=$(cat "$data/.prahari-security" 2>/dev/null || echo plaintext)
+  if [ "$formatted" != "$security" ]; then
+    echo "kafka.sh: $data was formatted for $formatted, not $security: stop the broker and" \
+      "remove it, or set PRAHARI_KAFKA_HOME to another folder" >&2
+    exit 1
   fi
   # A small heap: the machine has 2 cores and also runs PostgreSQL and the services.
   nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$here/kafka/log4j2.yaml" -Dkafka.logs.dir="$var/log" \
+    -Dlog4j2.configurationFile="$here/kafka/log4j2.yaml" -Dkafka.logs.dir="$home/log" \
     -cp "$cp" kafka.Kafka "$props" \
     >>"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
-    if answers; then echo "kafka.sh: Kafka $version answers on 127.0.0.1:$port (log: $log)"; return; fi
+    if answers; then
+      if [ "$security" = sasl_ssl ]; then acls "$cp"; fi
+      echo "kafka.sh: Kafka $version ($security) answers on 127.0.0.1:$port (log: $log)"
+      return
+    fi
     if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
       echo "kafka.sh: the broker exited; last lines of $log:" >&2; tail -n 30 "$log" >&2; exit 1
     fi
@@ -62,7 +191,7 @@ start() {
 }
 
 stop() {
-  [ -f "$pidfile" ] || { echo "kafka.sh: no broker started from this checkout"; return; }
+  [ -f "$pidfile" ] || { echo "kafka.sh: no broker started from $home"; return; }
   local pid; pid=$(cat "$pidfile")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid"
@@ -73,9 +202,27 @@ stop() {
   echo "kafka.sh: stopped"
 }
 
+list_acls() {
+  [ "$security" = sasl_ssl ] || { echo "kafka.sh: a plaintext broker has no ACLs" >&2; exit 2; }
+  java -cp "$libs/*" org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$port" \
+    --command-config "$secrets/admin.properties" --list
+}
+
+client_env() {
+  local principal=${1:?usage: kafka.sh env PRINCIPAL}
+  printf 'export PRAHARI_KAFKA_BOOTSTRAP=%q\n' "127.0.0.1:$port"
+  printf 'export PRAHARI_KAFKA_SECURITY=%q\n' "$security"
+  [ "$security" = sasl_ssl ] || return 0
+  printf 'export PRAHARI_KAFKA_USER=%q\n' "$principal"
+  printf 'export PRAHARI_KAFKA_PASSWORD_FILE=%q\n' "$secrets/$principal.password"
+  printf 'export PRAHARI_KAFKA_CA=%q\n' "$tls/ca.pem"
+}
+
 case "${1:-}" in
   start) start ;;
+  env) client_env "${2:-}" ;;
   stop) stop ;;
   status) answers ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  acls) list_acls ;;
+  *) echo "usage: $0 start|stop|status|acls|env PRINCIPAL" >&2; exit 2 ;;
 esac

@@ -51,9 +51,14 @@ start() {
     # (prahari-migrate, run by ./dev up as the owner, did that).
     url=$DATABASE_URL
     [ "$name" = devsinks ] || url=$(infra/postgres.sh url "prahari_$name")
-    # shellcheck disable=SC2086
-    DATABASE_URL=$url nohup .venv/bin/${cmd[$name]} >>"$var/log/$name.log" 2>&1 </dev/null &
-    echo $! >"$var/run/$name.pid"
+    (
+      # On an authenticated broker (PRAHARI_KAFKA_SECURITY=sasl_ssl) each service connects
+      # as its own principal, which the ACLs let write only its own topics.
+      [ "$name" = devsinks ] || eval "$(infra/kafka.sh env "$name")"
+      # shellcheck disable=SC2086
+      DATABASE_URL=$url nohup .venv/bin/${cmd[$name]} >>"$var/log/$name.log" 2>&1 </dev/null &
+      echo $! >"$var/run/$name.pid"
+    )
   done
   for name in intake cases notify; do
     for _ in $(seq 1 120); do

@@ -6,156 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
-from aiohttp import web
 
-from prahari_devsinks.sms import SmsGateway
-from prahari_devsinks.smtp import MailSink, start_smtp
-from prahari_events.auth import Unit
-from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics
 from tests.factories import AUDITOR, BIHAR_ROOM, CHANDAULI, OTHER_STATION, SONBHADRA, STATION, UP
-from tests.support import (
-    DATABASE_URL,
-    KAFKA,
-    TOKEN_TRUST,
-    bearer,
-    eventually,
-    filing,
-    free_port,
-    migrate_for,
-    role_url,
-)
+from tests.support import eventually
+from tests.system_support import SERVICES, System, call, running_system
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.timeout(180)]
-
-SERVICES = ("intake", "cases", "notify")
-
-
-@dataclass
-class System:
-    urls: dict[str, str]
-    processes: dict[str, asyncio.subprocess.Process]
-    mail: MailSink
-    sms: SmsGateway
-    trace_files: dict[str, Path]
-    logs: dict[str, Path]
 
 
 @pytest.fixture
 async def system(topics: Topics, test_id: str, tmp_path: Path) -> AsyncIterator[System]:
-    mail = MailSink()
-    smtp_port = free_port()
-    smtp = start_smtp("127.0.0.1", smtp_port, mail)
-    sms = SmsGateway()
-    runner = web.AppRunner(sms.app())
-    await runner.setup()
-    sms_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", sms_port).start()
-    directory = tmp_path / "units.json"
-    directory.write_text(
-        json.dumps(
-            {
-                "units": [
-                    {
-                        "unit_id": "UP-SON-DCR",
-                        "name": "District Control Room, Sonbhadra",
-                        "kind": "district_control_room",
-                        "state": UP,
-                        "district": SONBHADRA,
-                        "email": "dcr-184@control-room.prahari.test",
-                        "phone": "+919000000184",
-                        "language": "hi",
-                    },
-                    {
-                        "unit_id": "UP-SCR",
-                        "name": "State Control Room, Uttar Pradesh",
-                        "kind": "state_control_room",
-                        "state": UP,
-                        "district": None,
-                        "email": "scr-9@control-room.prahari.test",
-                        "phone": None,
-                        "language": "en",
-                    },
-                ]
-            },
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
-    )
-    ports = {name: free_port() for name in SERVICES}
-    base_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PRAHARI_KAFKA_BOOTSTRAP": KAFKA,
-        "DATABASE_URL": DATABASE_URL,
-        "PRAHARI_TOPIC_PREFIX": topics.prefix,
-        "PRAHARI_TOKEN_TRUST": TOKEN_TRUST,
-        "PRAHARI_UNIT_DIRECTORY": str(directory),
-        "PRAHARI_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms_port}/sms",
-        "PRAHARI_SMTP_PORT": str(smtp_port),
-        "PRAHARI_NOTIFY_RETRY_BASE_S": "0.2",
-        **{f"PRAHARI_{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    }
-    trace_files = {name: tmp_path / f"{name}-spans.jsonl" for name in SERVICES}
-    logs = {name: tmp_path / f"{name}.log" for name in SERVICES}
-    processes: dict[str, asyncio.subprocess.Process] = {}
-    try:
-        for name in SERVICES:
-            await migrate_for(f"{name}_{test_id}", name)
-            env = {
-                **base_env,
-                "DATABASE_URL": role_url(f"prahari_{name}"),
-                "PRAHARI_DB_SCHEMA": f"{name}_{test_id}",
-                "PRAHARI_TRACE_FILE": str(trace_files[name]),
-            }
-            with logs[name].open("wb") as log:
-                processes[name] = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", f"prahari_{name}", env=env, stdout=log, stderr=log
-                )
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        async with aiohttp.ClientSession() as http:
-            for url in urls.values():
-                await eventually(lambda url=url: _ready(http, url), within=60)  # type: ignore[misc]
-        yield System(urls, processes, mail, sms, trace_files, logs)
-    finally:
-        for process in processes.values():
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-        smtp.stop()
-        await runner.cleanup()
-        pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
-        assert pool is not None
-        for name in SERVICES:
-            await drop_schema(pool, f"{name}_{test_id}")
-        await pool.close()
-
-
-async def _ready(http: aiohttp.ClientSession, url: str) -> bool | None:
-    try:
-        async with http.get(f"{url}/readyz") as response:
-            return True if response.status == 200 else None
-    except aiohttp.ClientError:
-        return None
-
-
-async def _json(
-    http: aiohttp.ClientSession, method: str, url: str, unit: Unit, **kwargs: Any
-) -> tuple[int, Any]:
-    # Filing a report needs an Idempotency-Key; every other request goes as it is.
-    headers = filing(unit) if method == "POST" and url.endswith("/v1/reports") else bearer(unit)
-    async with http.request(method, url, headers=headers, **kwargs) as response:
-        return response.status, await response.json()
+    async with running_system(topics, test_id, tmp_path) as running:
+        yield running
 
 
 async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(system: System) -> None:
@@ -168,7 +38,7 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         "smuggling_tip": {"commodity": "liquor", "vehicles": ["UP64 AB 1234"]},
     }
     async with aiohttp.ClientSession() as http:
-        status, accepted = await _json(
+        status, accepted = await call(
             http, "POST", f"{system.urls['intake']}/v1/reports", STATION, json=report
         )
         assert status == 202, accepted
@@ -176,13 +46,13 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert len(trace_id) == 32
 
         async def case_listed() -> dict[str, Any] | None:
-            status, body = await _json(http, "GET", f"{system.urls['cases']}/v1/cases", STATION)
+            status, body = await call(http, "GET", f"{system.urls['cases']}/v1/cases", STATION)
             assert status == 200
             return body["cases"][0] if body["cases"] else None
 
         listed = await eventually(case_listed)
         case_url = f"{system.urls['cases']}/v1/cases/{listed['case_id']}"
-        status, case = await _json(http, "GET", case_url, STATION)
+        status, case = await call(http, "GET", case_url, STATION)
         assert status == 200
         assert case["report_id"] == accepted["report_id"]
         assert case["status"] == "open"
@@ -192,20 +62,20 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
 
         # Who may see it: the reporting station, the state room and auditors; not a station
         # of another district, nor another state's control room.
-        assert (await _json(http, "GET", case_url, AUDITOR))[0] == 200
-        assert (await _json(http, "GET", case_url, OTHER_STATION))[0] == 404
-        assert (await _json(http, "GET", case_url, BIHAR_ROOM))[0] == 404
-        status, other = await _json(http, "GET", f"{system.urls['cases']}/v1/cases", OTHER_STATION)
+        assert (await call(http, "GET", case_url, AUDITOR))[0] == 200
+        assert (await call(http, "GET", case_url, OTHER_STATION))[0] == 404
+        assert (await call(http, "GET", case_url, BIHAR_ROOM))[0] == 404
+        status, other = await call(http, "GET", f"{system.urls['cases']}/v1/cases", OTHER_STATION)
         assert (status, other["cases"]) == (200, [])
         # A filter narrows what the unit may see; it never widens it.
-        status, other = await _json(
+        status, other = await call(
             http, "GET", f"{system.urls['cases']}/v1/cases?district={CHANDAULI}", STATION
         )
         assert (status, other["cases"]) == (200, [])
 
         # The unit can follow its report to the case.
         async def case_opened() -> dict[str, Any] | None:
-            status, tracked = await _json(
+            status, tracked = await call(
                 http, "GET", f"{system.urls['intake']}/v1/reports/{accepted['report_id']}", STATION
             )
             assert status == 200
@@ -214,7 +84,7 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert (await eventually(case_opened))["case_id"] == case["case_id"]
 
         # The audit trail: who did what, from where, caused by what.
-        status, history = await _json(http, "GET", f"{case_url}/events", AUDITOR)
+        status, history = await call(http, "GET", f"{case_url}/events", AUDITOR)
         assert status == 200
         [opened] = history["events"]
         assert opened["type"] == "case.opened"
@@ -239,7 +109,7 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert sms["headers"]["traceparent"].split("-")[1] == trace_id
 
         async def all_sent() -> list[dict[str, Any]] | None:
-            status, body = await _json(
+            status, body = await call(
                 http,
                 "GET",
                 f"{system.urls['notify']}/v1/notifications?case_id={case['case_id']}",
@@ -253,17 +123,17 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         # The shared policy here too: another state's room is told the case does not exist,
         # and the reporting station does not see the control room's phone and address.
         notifications = f"{system.urls['notify']}/v1/notifications?case_id={case['case_id']}"
-        assert (await _json(http, "GET", notifications, BIHAR_ROOM))[0] == 404
-        assert (await _json(http, "GET", notifications, OTHER_STATION))[0] == 404
+        assert (await call(http, "GET", notifications, BIHAR_ROOM))[0] == 404
+        assert (await call(http, "GET", notifications, OTHER_STATION))[0] == 404
         assert all("address" not in n for n in sent)
-        status, audited = await _json(http, "GET", notifications, AUDITOR)
+        status, audited = await call(http, "GET", notifications, AUDITOR)
         assert status == 200
         history = f"{system.urls['notify']}/v1/notifications/{sent[0]['notification_id']}/events"
-        status, trail = await _json(http, "GET", history, STATION)
+        status, trail = await call(http, "GET", history, STATION)
         assert status == 200
         assert [e["type"] for e in trail["events"]] == ["notification.queued", "notification.sent"]
         assert "recipient" not in trail["events"][0]["payload"]
-        assert (await _json(http, "GET", history, BIHAR_ROOM))[0] == 404
+        assert (await call(http, "GET", history, BIHAR_ROOM))[0] == 404
         assert {n["address"] for n in audited["notifications"]} == {
             "dcr-184@control-room.prahari.test",
             "+919000000184",
@@ -315,20 +185,20 @@ async def test_the_same_rumour_twice_is_one_case_and_intake_says_linked(system: 
 
     reports = system.urls["intake"] + "/v1/reports"
     async with aiohttp.ClientSession() as http:
-        status, first = await _json(
+        status, first = await call(
             http, "POST", reports, STATION, json=rumour("https://chat.whatsapp.com/Xy1")
         )
         assert status == 202
 
         async def status_of(report_id: str, wanted: str) -> dict[str, Any] | None:
-            status, tracked = await _json(
+            status, tracked = await call(
                 http, "GET", f"{system.urls['intake']}/v1/reports/{report_id}", STATION
             )
             assert status == 200
             return tracked if tracked["status"] == wanted else None
 
         opened = await eventually(lambda: status_of(first["report_id"], "case_opened"))
-        status, second = await _json(
+        status, second = await call(
             http,
             "POST",
             reports,
@@ -338,7 +208,7 @@ async def test_the_same_rumour_twice_is_one_case_and_intake_says_linked(system: 
         assert status == 202
         linked = await eventually(lambda: status_of(second["report_id"], "linked"))
         assert linked["case_id"] == opened["case_id"]
-        status, case = await _json(
+        status, case = await call(
             http, "GET", f"{system.urls['cases']}/v1/cases/{opened['case_id']}", STATION
         )
         assert (status, case["reports"], case["total_reach"]) == (200, 2, 24000)

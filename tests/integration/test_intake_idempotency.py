@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,7 @@ from prahari_events.telemetry import no_op_tracer
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.service_layer.desk import request_hash
+from tests.brokers import OwnBroker, free_port_pair
 from tests.factories import AUDITOR, OTHER_STATION, STATE_ROOM, STATION, report_envelope
 from tests.support import bearer, eventually, filing, intake_settings, read_topic
 
@@ -151,21 +153,29 @@ async def test_a_key_whose_first_attempt_died_before_the_ack_publishes_the_same_
     assert registry.decode(message.value or b"").event_id == stored.event_id
 
 
-def _kafka_pid() -> int | None:
-    found = subprocess.run(
-        ["pgrep", "-f", "kafka.Kafka"], capture_output=True, text=True, check=False
-    ).stdout.split()
-    return int(found[0]) if len(found) == 1 else None
+@pytest.fixture
+def own_broker(topics: Topics, tmp_path: Path) -> Iterator[OwnBroker]:
+    """A broker of this test's own: it is paused, and the shared one must go on answering."""
+    broker = OwnBroker(tmp_path / "kafka", free_port_pair(), prefix=topics.prefix)
+    broker.start()
+    try:
+        broker.create_topics()
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.mark.usefixtures("intake_schema")
 async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
-    topics: Topics, schema: str, pool: asyncpg.Pool, registry: Registry
+    topics: Topics, schema: str, pool: asyncpg.Pool, registry: Registry, own_broker: OwnBroker
 ) -> None:
-    pid = _kafka_pid()
-    if pid is None:
-        pytest.skip("needs the single local broker that infra/kafka.sh starts")
-    settings = intake_settings(topics, schema, PRAHARI_INTAKE_KAFKA_ACK_TIMEOUT_S="1.5")
+    pid = own_broker.pid
+    settings = intake_settings(
+        topics,
+        schema,
+        PRAHARI_INTAKE_KAFKA_ACK_TIMEOUT_S="1.5",
+        PRAHARI_KAFKA_BOOTSTRAP=own_broker.bootstrap,
+    )
     async with TestClient(TestServer(create_app(settings, no_op_tracer()))) as slow:
         key = str(uuid.uuid4())
         os.kill(pid, signal.SIGSTOP)  # the broker stops answering, as in a network partition
@@ -182,7 +192,7 @@ async def test_kafka_down_gets_503_and_a_retry_with_the_key_files_it_once(
             return await answer.json() if answer.status in (200, 202) else None
 
         body = await eventually(filed, within=30, every=0.5)
-    messages = await read_topic(topics.reports, at_least=1)
+    messages = await read_topic(topics.reports, at_least=1, kafka=own_broker.access())
     ids = {registry.decode(m.value or b"").payload["report_id"] for m in messages}
     assert ids == {body["report_id"]}  # the attempt that timed out and the retry: one report
 

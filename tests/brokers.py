@@ -1,0 +1,111 @@
+"""Kafka brokers of a test's own, started by infra/kafka.sh as development starts its one:
+for tests that need a broker configured otherwise (authenticated, with ACLs) or that stop
+and restart it, never the shared one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from prahari_events.kafka import KafkaAccess, Topics, create_topics
+
+ROOT = Path(__file__).resolve().parent.parent
+KAFKA_SH = ROOT / "infra" / "kafka.sh"
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too: the broker listens on both (clients, controller)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port: int = first.getsockname()[1]
+            try:
+                with socket.socket() as second:
+                    second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
+@dataclass
+class OwnBroker:
+    home: Path
+    port: int
+    security: str = "plaintext"
+    prefix: str = ""
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PRAHARI_KAFKA_HOME": str(self.home),
+            "PRAHARI_KAFKA_PORT": str(self.port),
+            "PRAHARI_KAFKA_SECURITY": self.security,
+            "PRAHARI_TOPIC_PREFIX": self.prefix,
+        }
+
+    def _run(self, command: str) -> None:
+        done = subprocess.run(
+            ["bash", str(KAFKA_SH), command],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"kafka.sh {command} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    @property
+    def pid(self) -> int:
+        """The broker's process, for tests that pause or kill it."""
+        return int((self.home / "run" / "kafka.pid").read_text())
+
+    def password_file(self, principal: str) -> Path:
+        return self.home / "kafka-secrets" / f"{principal}.password"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.home / "kafka-tls" / "ca.pem"
+
+    def access(self, principal: str | None = None) -> KafkaAccess:
+        """A client's settings: as `principal` on a sasl_ssl broker (admin, intake, cases,
+        notify, audit)."""
+        if self.security == "plaintext":
+            return KafkaAccess(self.bootstrap)
+        assert principal is not None, "a sasl_ssl broker admits only a named principal"
+        return KafkaAccess(
+            self.bootstrap,
+            "sasl_ssl",
+            user=principal,
+            password=self.password_file(principal).read_text().strip(),
+            ca_file=str(self.ca_file),
+        )
+
+    def env(self, principal: str) -> dict[str, str]:
+        """The PRAHARI_KAFKA_* settings of a process that connects as `principal`."""
+        env = {"PRAHARI_KAFKA_BOOTSTRAP": self.bootstrap, "PRAHARI_KAFKA_SECURITY": self.security}
+        if self.security == "sasl_ssl":
+            env |= {
+                "PRAHARI_KAFKA_USER": principal,
+                "PRAHARI_KAFKA_PASSWORD_FILE": str(self.password_file(principal)),
+                "PRAHARI_KAFKA_CA": str(self.ca_file),
+            }
+        return env
+
+    def create_topics(self) -> None:
+        asyncio.run(create_topics(self.access("admin"), Topics(self.prefix).specs(partitions=1)))
