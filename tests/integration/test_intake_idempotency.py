@@ -21,8 +21,8 @@ from prahari_events.telemetry import no_op_tracer
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.service_layer.desk import request_hash
-from tests.brokers import OwnBroker, free_port_pair
 from tests.factories import AUDITOR, OTHER_STATION, STATE_ROOM, STATION, report_envelope
+from tests.own_infra import OwnBroker, free_port_pair
 from tests.support import bearer, eventually, filing, intake_settings, read_topic
 
 pytestmark = pytest.mark.integration

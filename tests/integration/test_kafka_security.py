@@ -29,8 +29,8 @@ from prahari_audit.topics import read_whole
 from prahari_events.acls import SERVICES, groups, reads
 from prahari_events.errors import ConfigError
 from prahari_events.kafka import KafkaAccess, Topics, check_replication, make_producer
-from tests.brokers import OwnBroker, free_port_pair
 from tests.factories import SONBHADRA, STATION, UP
+from tests.own_infra import OwnBroker, free_port_pair
 from tests.support import AUDIT_URL, eventually
 from tests.system_support import call, running_system
 

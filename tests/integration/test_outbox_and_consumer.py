@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from prahari_events import deadletters
 from prahari_events.consumer import IdempotentConsumer
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
@@ -48,6 +51,82 @@ async def test_the_relay_publishes_in_order_keyed_by_stream_and_marks_rows(
     assert [e.stream_version for e in decoded] == [1, 2, 3, 4, 5]
     assert dict(messages[0].headers)["event-type"] == b"report.received"
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_a_relay_that_loses_its_lock_publishes_not_one_more_message(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    registry: Registry,
+    schema: str,
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await store.append(conn, "case-1", 0, [report_draft() for _ in range(5)],
+                           publish_to=topics.case_events)  # fmt: skip
+    relay = OutboxRelay(pool, producer, schema=schema, connect=relay_connection(schema))
+    asked = 0
+
+    def leading() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked <= 2  # the lock's connection drops after the second message
+
+    with pytest.raises(ConnectionError, match="leadership"):
+        await relay.relay_once(leading)
+    messages = await read_topic(topics.case_events, at_least=2)
+    assert [registry.decode(m.value or b"").stream_version for m in messages] == [1, 2]
+    # Nothing marked: the next leader publishes all five (two again, which consumers skip).
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 5
+
+
+async def test_a_relay_whose_lock_connection_is_cut_leads_again_and_goes_on(
+    pool: asyncpg.Pool,
+    store: EventStore,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    schema: str,
+) -> None:
+    relay = OutboxRelay(
+        pool, producer, schema=schema, connect=relay_connection(schema), idle_poll_s=0.1
+    )
+
+    async def append_and_wait(stream: str, total: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await store.append(conn, stream, 0, [report_draft()], publish_to=topics.case_events)
+
+        async def done() -> bool | None:
+            left = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            return True if left == 0 and relay.published >= total else None
+
+        await eventually(done, within=30)
+
+    async def holder() -> int | None:
+        # The backend that holds this schema's relay lock.
+        pid = await pool.fetchval(
+            "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+            " AND l.objid = hashtext($1)::oid",
+            f"outbox:{schema}",
+        )
+        return None if pid is None else int(pid)
+
+    task = asyncio.create_task(relay.run())
+    try:
+        await append_and_wait("case-1", 1)
+        first = await eventually(holder)
+        await pool.execute("SELECT pg_terminate_backend($1)", first)
+        second = await eventually(lambda: _other_than(holder, first), within=30)
+        assert second != first
+        await append_and_wait("case-2", 2)
+        assert not task.done()
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def _other_than(holder: Any, first: int) -> int | None:
+    pid = await holder()
+    return pid if pid not in (None, first) else None
 
 
 async def test_a_relay_killed_after_publishing_loses_nothing(
@@ -248,6 +327,54 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_not_retried_forever
     assert b"KeyError" in dict(dead[0].headers)["dlq-reason"]
     # Nothing of the failed attempts was left half-written.
     assert await pool.fetchval("SELECT count(*) FROM processed_messages") == 0
+
+
+async def test_a_dead_letter_is_listed_shown_and_replayed_to_one_effect(
+    pool: asyncpg.Pool,
+    registry: Registry,
+    topics: Topics,
+    producer: AIOKafkaProducer,
+    test_id: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    envelope = report_envelope(registry)
+    await _publish(producer, topics.reports, registry, envelope)
+    handler = Effects(fail_with=KeyError("a bug, since fixed"))
+    consumer = _consumer(pool, registry, topics, producer, handler, f"g-{test_id}")
+    async with running(consumer):
+        await eventually(lambda: _dead(consumer))
+    monkeypatch.setenv("PRAHARI_KAFKA_BOOTSTRAP", KAFKA.bootstrap)
+    monkeypatch.setenv("PRAHARI_TOPIC_PREFIX", topics.prefix)
+
+    async def tool(*argv: str) -> str:
+        capsys.readouterr()
+        assert await asyncio.to_thread(deadletters.main, list(argv)) == 0
+        return capsys.readouterr().out
+
+    [row] = json.loads(await tool("--json", "list"))
+    assert (row["consumer"], row["type"], row["event_id"]) == (
+        "test-consumer",
+        "report.received",
+        str(envelope.event_id),
+    )
+    assert "KeyError" in row["reason"]
+    shown = json.loads(await tool("show", str(row["offset"])))
+    assert shown["body"]["event_id"] == str(envelope.event_id)
+    assert shown["headers"]["dlq-source"].startswith(topics.reports)
+
+    # The bug is fixed; the letter is replayed, twice by mistake: one effect.
+    handler.fail_with = None
+    await tool("replay", str(row["offset"]))
+    await tool("replay", "--all")
+    again = _consumer(pool, registry, topics, producer, handler, f"g-{test_id}")
+    async with running(again):
+        await eventually(lambda: _at_least(again, 2))
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 1
+    replayed = await read_topic(topics.reports, at_least=3)
+    assert [dict(m.headers).get("dlq-replayed-from") for m in replayed][1:] == [
+        f"{topics.deadletter}/0/{row['offset']}".encode()
+    ] * 2
 
 
 async def _at_least(consumer: IdempotentConsumer, n: int) -> bool | None:

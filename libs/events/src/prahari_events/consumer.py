@@ -28,33 +28,16 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from prahari_events.db import Conn
 from prahari_events.envelope import Envelope
-from prahari_events.errors import InvalidEvent, PrahariError
+from prahari_events.errors import InvalidEvent
 from prahari_events.kafka import KafkaAccess
 from prahari_events.privacy import scrub
 from prahari_events.registry import Registry
 from prahari_events.telemetry import kafka_headers_to_carrier, span_from
+from prahari_events.transient import is_transient
 
 log = logging.getLogger("prahari.consumer")
 
 Handler = Callable[[Conn, Envelope], Awaitable[None]]
-
-_RETRIABLE = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.CannotConnectNowError,
-    KafkaError,
-)
-
-
-def is_retriable(exc: BaseException) -> bool:
-    if isinstance(exc, PrahariError):
-        return exc.retriable
-    return isinstance(exc, _RETRIABLE)
 
 
 class _Stopped(Exception):
@@ -196,7 +179,7 @@ class IdempotentConsumer:
                 except Exception as exc:
                     if self._stopping.is_set():
                         raise _Stopped from exc
-                    retriable = is_retriable(exc)
+                    retriable = is_transient(exc)
                     log.warning(
                         "handler failed",
                         exc_info=not retriable,

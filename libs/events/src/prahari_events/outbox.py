@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from prahari_events.db import Conn
 from prahari_events.store import OUTBOX_CHANNEL
+from prahari_events.transient import Throttle, is_transient
 
 log = logging.getLogger("prahari.outbox")
 
@@ -42,6 +42,7 @@ class OutboxRelay:
         self._idle_poll_s = idle_poll_s
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        self._throttle = Throttle(interval_s=10.0)
         self.published = 0
 
     def stop(self) -> None:
@@ -54,10 +55,17 @@ class OutboxRelay:
             try:
                 await self._lead()
                 backoff = 0.2
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as exc:
-                log.warning(
-                    "outbox relay interrupted, retrying", extra={"fields": {"error": repr(exc)}}
-                )
+            except Exception as exc:
+                # A database restart or a broker away: lead again when it is back. Anything
+                # else is a bug, for the supervising loop (runtime.background) to report.
+                if not is_transient(exc):
+                    raise
+                held = self._throttle.ready("interrupted")
+                if held is not None:
+                    log.warning(
+                        "outbox relay interrupted, retrying",
+                        extra={"fields": {"error": repr(exc), "since_last_line": held}},
+                    )
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -77,20 +85,37 @@ class OutboxRelay:
                 if payload == self._schema:
                     self._wake.set()
 
+            # The lock lives exactly as long as this connection: once it is gone another
+            # relay may lead, and this one must not publish another message (two relays at
+            # once would publish a stream's events out of order).
+            def leading() -> bool:
+                return not listener.is_closed()
+
+            listener.add_termination_listener(lambda _conn: self._wake.set())
             await listener.add_listener(OUTBOX_CHANNEL, on_notify)
             while not self._stopping.is_set():
                 self._wake.clear()
-                if await self.relay_once() == self._batch_size:
+                if await self.relay_once(leading) == self._batch_size:
                     continue
-                with contextlib.suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+                except TimeoutError:
+                    # Idle: make sure the session (and with it the lock) is still there; a
+                    # connection cut without a word is found here, not at the next batch.
+                    await listener.fetchval("SELECT 1")
+                if not leading():
+                    raise ConnectionError("the outbox relay lost its leadership lock")
             # Graceful stop: publish what was committed before we were asked to stop.
-            await self.relay_once()
+            await self.relay_once(leading)
         finally:
-            await listener.close()
+            try:
+                await asyncio.wait_for(listener.close(), 5)
+            except Exception:
+                listener.terminate()  # a connection already broken cannot close politely
 
-    async def relay_once(self) -> int:
-        """Publish one batch of pending rows in append order; returns how many."""
+    async def relay_once(self, leading: Callable[[], bool] = lambda: True) -> int:
+        """Publish one batch of pending rows in append order; returns how many. Stops before
+        the next message as soon as `leading()` says the leadership is gone."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT id, topic, key, value, headers FROM outbox"
@@ -99,15 +124,18 @@ class OutboxRelay:
             )
             if not rows:
                 return 0
-            futures = [
-                await self._producer.send(
-                    row["topic"],
-                    row["value"],
-                    key=row["key"].encode(),
-                    headers=[(k, v.encode()) for k, v in row["headers"]],
+            futures = []
+            for row in rows:
+                if not leading():
+                    raise ConnectionError("the outbox relay lost its leadership lock")
+                futures.append(
+                    await self._producer.send(
+                        row["topic"],
+                        row["value"],
+                        key=row["key"].encode(),
+                        headers=[(k, v.encode()) for k, v in row["headers"]],
+                    )
                 )
-                for row in rows
-            ]
             await asyncio.gather(*futures)
             await self._mark_published(conn, [row["id"] for row in rows])
         self.published += len(rows)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -83,7 +84,7 @@ def checkpoints(
         topic=Topics(common.topic_prefix).checkpoints(service),
         interval_s=common.checkpoint_interval_s,
     )
-    return background(app, "checkpoints", maker.run(), maker.stop)
+    return background(app, "checkpoints", maker.run, maker.stop)
 
 
 def idempotent_consumer(
@@ -146,32 +147,59 @@ async def postgres_ready(pool: asyncpg.Pool) -> None:
 async def background(
     app: web.Application,
     name: str,
-    coroutine: Coroutine[Any, Any, None],
+    run: Callable[[], Coroutine[Any, Any, None]],
     stop: Callable[[], None],
+    *,
     grace_s: float = 10,
+    restart_s: tuple[float, float] = (0.5, 30.0),
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Run a loop for the app's lifetime; on shutdown ask it to stop, give it time to finish
-    what it holds, and only then cancel it. A loop that dies is logged at once and turns
-    /readyz red, so an orchestrator restarts the process instead of it idling half-alive."""
-    task = asyncio.create_task(coroutine, name=name)
+    """Run a loop for the app's lifetime, restarting it with backoff (`restart_s`: first
+    and longest wait) when it fails, so that a database or broker outage the loop did not
+    expect cannot leave the process half-alive; /readyz is red only while the loop is down.
+    On shutdown, ask it to stop, give it time to finish what it holds, and then cancel it."""
+    stopping = asyncio.Event()
+    down: list[BaseException] = []
 
-    def report(done: asyncio.Task[None]) -> None:
-        if not done.cancelled() and done.exception() is not None:
-            log.error(
-                "background task died",
-                exc_info=done.exception(),
-                extra={"fields": {"task": name}},
-            )
+    async def supervise() -> None:
+        wait = restart_s[0]
+        while True:
+            started = time.monotonic()
+            try:
+                await run()
+                return  # it stopped because it was asked to
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if stopping.is_set():
+                    return
+                down[:] = [exc]
+                if time.monotonic() - started > restart_s[1]:
+                    wait = restart_s[0]  # it ran well for a while: a new outage
+                log.error(
+                    "background task died; restarting",
+                    exc_info=exc,
+                    extra={"fields": {"task": name, "restart_in_s": wait}},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), wait)
+                if stopping.is_set():
+                    return
+                wait = min(wait * 2, restart_s[1])
+                down.clear()
+
+    task = asyncio.create_task(supervise(), name=name)
 
     async def alive() -> None:
         if task.done():
             raise RuntimeError(f"{name} is not running")
+        if down:
+            raise RuntimeError(f"{name} is restarting after: {down[0]!r}")
 
-    task.add_done_callback(report)
     app[READY_CHECKS][name] = alive
     try:
         yield task
     finally:
+        stopping.set()
         stop()
         try:
             await asyncio.wait_for(asyncio.shield(task), grace_s)
@@ -179,8 +207,6 @@ async def background(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        except Exception:
-            pass  # already reported by the done callback
 
 
 def serve(

@@ -164,3 +164,20 @@ def configure_logging(service: str, level: str) -> None:
     root.setLevel(level)
     # aiokafka is chatty at INFO about every group join; keep its warnings.
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    for name in _STARTUP_NOISE:
+        logging.getLogger(name).addFilter(_demote_startup_noise)
+
+
+# aiokafka logs at ERROR that the group coordinator is not there yet, which it always says
+# while a consumer group is being set up after a start, and then retries by itself: not an
+# error for an operator to chase. Kept, at INFO.
+_STARTUP_NOISE = {
+    "aiokafka.consumer.group_coordinator": ("GroupCoordinatorNotAvailableError",),
+}
+
+
+def _demote_startup_noise(record: logging.LogRecord) -> bool:
+    words = _STARTUP_NOISE.get(record.name, ())
+    if record.levelno >= logging.ERROR and any(w in record.getMessage() for w in words):
+        record.levelno, record.levelname = logging.INFO, "INFO"
+    return True

@@ -34,6 +34,7 @@ from prahari_events.errors import (
     Unavailable,
 )
 from prahari_events.telemetry import current_carrier, span_from
+from prahari_events.transient import Throttle, is_transient
 
 log = logging.getLogger("prahari.web")
 
@@ -161,7 +162,7 @@ async def error_middleware(
         if exc.retry_after_s is not None or isinstance(exc, Unavailable):
             headers["Retry-After"] = str(exc.retry_after_s or RETRY_AFTER_S)
         if status >= 500:
-            log.error("request failed", extra={"fields": {"error": exc.message}})
+            _log_outage(exc.code, exc.message)
         return json_response(
             error_body(exc.code, exc.message, exc.fields), status=status, headers=headers
         )
@@ -173,9 +174,31 @@ async def error_middleware(
         return json_response(error_body(code, exc.reason), status=exc.status, headers=headers)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception as exc:
+        if is_transient(exc):
+            # The database or the broker is away (a restart, a failover): not the request's
+            # fault, and not ours to hide behind a 500. The caller retries after a while.
+            _log_outage("unavailable", repr(exc))
+            return json_response(
+                error_body("unavailable", "a store is unavailable; try again shortly"),
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         log.exception("unexpected error", extra={"fields": {"path": request.path}})
         return json_response(error_body("internal", "internal error"), status=500)
+
+
+# While an outage lasts, one line per interval per kind of failure, not one per request.
+_OUTAGES = Throttle(interval_s=10.0)
+
+
+def _log_outage(code: str, error: str) -> None:
+    held = _OUTAGES.ready(code)
+    if held is not None:
+        log.error(
+            "requests failing",
+            extra={"fields": {"code": code, "error": error, "since_last_line": held}},
+        )
 
 
 def tracing_middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:

@@ -393,10 +393,10 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     # Cleanup runs in reverse: the consumer and the timers stop first, then the relay flushes
     # what they committed, then the producer and the pool close.
     async with (
-        background(app, "outbox-relay", relay.run(), relay.stop),
+        background(app, "outbox-relay", relay.run, relay.stop),
         checkpoints(app, settings.common, "cases"),
-        background(app, "sla-timers", clock.run(), clock.stop),
-        background(app, "consumer", consumer.run(), consumer.stop),
+        background(app, "sla-timers", clock.run, clock.stop),
+        background(app, "consumer", consumer.run, consumer.stop),
     ):
         yield
 

@@ -16,11 +16,11 @@ import asyncpg
 from prahari_cases.adapters import timers
 from prahari_cases.domain import commands as cmd
 from prahari_cases.service_layer.handlers import Clock, apply_system, load_case
-from prahari_events.consumer import is_retriable
 from prahari_events.db import Conn
 from prahari_events.envelope import utcnow
 from prahari_events.errors import ConcurrencyError
 from prahari_events.store import EventStore
+from prahari_events.transient import is_transient
 
 log = logging.getLogger("prahari.cases.timers")
 
@@ -55,7 +55,7 @@ class SlaClock:
                 claimed = await self.fire_due()
                 backoff = self._poll_s
             except Exception as exc:
-                if not is_retriable(exc):
+                if not is_transient(exc):
                     raise
                 log.warning("timers interrupted, retrying", extra={"fields": {"error": repr(exc)}})
                 claimed = 0
@@ -78,7 +78,7 @@ class SlaClock:
                     # round decides again on the case as it is then.
                     continue
                 except Exception as exc:
-                    if is_retriable(exc):
+                    if is_transient(exc):
                         raise
                     # One case that cannot be decided must not stop every other clock: say
                     # so loudly, and set this timer aside.

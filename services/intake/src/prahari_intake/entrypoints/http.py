@@ -147,8 +147,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         app[REGISTRY],
     )
     async with (
-        background(app, "deadletter-watcher", watcher.run(), watcher.stop),
-        background(app, "consumer", consumer.run(), consumer.stop),
+        background(app, "deadletter-watcher", watcher.run, watcher.stop),
+        background(app, "consumer", consumer.run, consumer.stop),
     ):
         yield
 

@@ -282,12 +282,12 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             batch=True,
         )
         async with (
-            background(app, "outbox-relay", relay.run(), relay.stop),
+            background(app, "outbox-relay", relay.run, relay.stop),
             checkpoints(app, settings.common, "notify"),
-            background(app, "dispatch-sms", dispatchers[0].run(), dispatchers[0].stop),
-            background(app, "dispatch-email", dispatchers[1].run(), dispatchers[1].stop),
-            background(app, "sweeper", sweeper.run(), sweeper.stop),
-            background(app, "consumer", consumer.run(), consumer.stop),
+            background(app, "dispatch-sms", dispatchers[0].run, dispatchers[0].stop),
+            background(app, "dispatch-email", dispatchers[1].run, dispatchers[1].stop),
+            background(app, "sweeper", sweeper.run, sweeper.stop),
+            background(app, "consumer", consumer.run, consumer.stop),
         ):
             yield
         for providers in by_channel.values():

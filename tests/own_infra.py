@@ -1,13 +1,16 @@
-"""Kafka brokers of a test's own, started by infra/kafka.sh as development starts its one:
-for tests that need a broker configured otherwise (authenticated, with ACLs) or that stop
-and restart it, never the shared one."""
+"""Kafka brokers and PostgreSQL clusters of a test's own, started by infra/kafka.sh and
+infra/postgres.sh as development starts its own: for tests that need a broker configured
+otherwise (authenticated, with ACLs), or that stop, pause or restart a part, never the
+shared ones."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from prahari_events.kafka import KafkaAccess, Topics, create_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA_SH = ROOT / "infra" / "kafka.sh"
+POSTGRES_SH = ROOT / "infra" / "postgres.sh"
 
 
 def free_port_pair() -> int:
@@ -109,3 +113,54 @@ class OwnBroker:
 
     def create_topics(self) -> None:
         asyncio.run(create_topics(self.access("admin"), Topics(self.prefix).specs(partitions=1)))
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster of its own (Debian's server, as the postgres user), with the
+    roles of infra/roles.sql. Its data lives outside the checkout and the test's tmp folder,
+    where the postgres user can enter."""
+
+    port: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"own-{uuid.uuid4().hex[:8]}"
+
+    @property
+    def data(self) -> Path:
+        return Path("/var/lib/prahari") / self.name
+
+    def _run(self, command: str, *args: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+        env |= {
+            "PRAHARI_PG_PORT": str(self.port),
+            "PRAHARI_PG_DATA": str(self.data),
+            "PRAHARI_PG_LOG": f"{self.data}.log",
+        }
+        done = subprocess.run(
+            ["bash", str(POSTGRES_SH), command, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"postgres.sh {command} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout.strip()
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def url(self, role: str | None = None) -> str:
+        """The owner's URL, or a role's (prahari_cases, ...)."""
+        return self._run("url", *([role] if role else []))
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+        Path(f"{self.data}.log").unlink(missing_ok=True)
