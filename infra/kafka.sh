@@ -3,6 +3,7 @@
 #   infra/kafka.sh start   fetch jars once (cached outside git), format storage once, start, wait
 #   infra/kafka.sh stop    stop the broker started from this checkout (or this home)
 #   infra/kafka.sh status  exit 0 when the broker answers on its port
+#   infra/kafka.sh fetch   only fetch the jars
 #   infra/kafka.sh acls    list the broker's ACLs (sasl_ssl only)
 #   infra/kafka.sh env P   print `export PRAHARI_KAFKA_...` lines for a client connecting as
 #                          principal P (admin, intake, cases, notify, audit)
@@ -14,6 +15,10 @@
 #   PRAHARI_KAFKA_SECURITY  plaintext (the development default) or sasl_ssl: SASL SCRAM-SHA-512
 #                           over TLS, the ACLs of docs/security.md, and no anonymous client
 #   PRAHARI_TOPIC_PREFIX    the topic prefix the ACLs are written for (sasl_ssl)
+#   PRAHARI_KAFKA_NODE_ID, PRAHARI_KAFKA_VOTERS, PRAHARI_KAFKA_CLUSTER_ID
+#                           one member of a cluster (infra/kafka-cluster.sh sets them): its
+#                           node id, the static controller quorum (1@127.0.0.1:9093,...) and
+#                           the cluster id all members are formatted with
 # With sasl_ssl the first start makes, under $PRAHARI_KAFKA_HOME/kafka-tls/, a CA and the
 # broker's certificate (PEM, openssl), and under kafka-secrets/ one password per principal
 # (admin, intake, cases, notify, audit; mode 0600), created as SCRAM users at format time.
@@ -29,6 +34,8 @@ home=${PRAHARI_KAFKA_HOME:-$root/var}
 port=${PRAHARI_KAFKA_PORT:-9092}
 controller_port=$((port + 1))
 security=${PRAHARI_KAFKA_SECURITY:-plaintext}
+node_id=${PRAHARI_KAFKA_NODE_ID:-1}
+voters=${PRAHARI_KAFKA_VOTERS:-}
 data="$home/kafka"
 pidfile="$home/run/kafka.pid"
 log="$home/log/kafka.log"
@@ -101,6 +108,22 @@ properties() {
   sed -e "s/127.0.0.1:9092/127.0.0.1:$port/g" -e "s/127.0.0.1:9093/127.0.0.1:$controller_port/g" \
     "$here/kafka/server.properties" >"$props"
   echo "log.dirs=$data" >>"$props"
+  if [ -n "$voters" ]; then
+    sed -i '/^controller.quorum.bootstrap.servers=/d' "$props"
+    # A member of a three-node cluster: a static quorum, and every internal topic and
+    # every topic created without settings replicated three times, two in sync to accept.
+    cat >>"$props" <<PROPS
+node.id=$node_id
+controller.quorum.voters=$voters
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+default.replication.factor=3
+min.insync.replicas=2
+PROPS
+  fi
   [ "$security" = sasl_ssl ] || return 0
   # Later lines win in a properties file: these replace the plaintext listener. The
   # controller listener stays plaintext on loopback (its principal is ANONYMOUS, hence a
@@ -126,15 +149,19 @@ PROPS
 }
 
 format() {
-  local cp=$1 props=$2 cluster_id
-  cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  local cp=$1 props=$2 cluster_id=${PRAHARI_KAFKA_CLUSTER_ID:-}
+  [ -n "$cluster_id" ] ||
+    cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   local scram=() p
   if [ "$security" = sasl_ssl ]; then
     for p in $principals; do
       scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$(cat "$secrets/$p.password")]")
     done
   fi
-  java -cp "$cp" kafka.tools.StorageTool format --standalone -g -t "$cluster_id" \
+  # --standalone: a quorum of this node alone; a cluster member's quorum is static.
+  local mode=(--standalone)
+  [ -z "$voters" ] || mode=()
+  java -cp "$cp" kafka.tools.StorageTool format "${mode[@]}" -g -t "$cluster_id" \
     -c "$props" "${scram[@]}" >>"$log" 2>&1
   echo "$security" >"$data/.prahari-security"
 }
@@ -220,9 +247,10 @@ client_env() {
 
 case "${1:-}" in
   start) start ;;
+  fetch) fetch ;;
   env) client_env "${2:-}" ;;
   stop) stop ;;
   status) answers ;;
   acls) list_acls ;;
-  *) echo "usage: $0 start|stop|status|acls|env PRINCIPAL" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|fetch|acls|env PRINCIPAL" >&2; exit 2 ;;
 esac

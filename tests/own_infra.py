@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -164,3 +165,62 @@ class OwnPostgres:
         self.stop()
         shutil.rmtree(self.data, ignore_errors=True)
         Path(f"{self.data}.log").unlink(missing_ok=True)
+
+
+def free_port_block(count: int, step: int = 10) -> int:
+    """A base port such that base + step*i and the port after each are free, i < count."""
+    for _ in range(100):
+        base = random.randrange(20000, 40000, 10)
+        try:
+            for i in range(count):
+                for port in (base + step * i, base + step * i + 1):
+                    with socket.socket() as sock:
+                        sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no block of free ports on 127.0.0.1")
+
+
+@dataclass
+class OwnCluster:
+    """Three brokers (infra/kafka-cluster.sh) of a test's own: node N listens on
+    base + 10*(N-1)."""
+
+    home: Path
+    base: int
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PRAHARI_KAFKA_CLUSTER_HOME": str(self.home),
+            "PRAHARI_KAFKA_CLUSTER_PORT": str(self.base),
+        }
+
+    def _run(self, command: str) -> None:
+        done = subprocess.run(
+            ["bash", str(ROOT / "infra" / "kafka-cluster.sh"), command],
+            env=self._env(),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"kafka-cluster.sh {command} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{self.base + 10 * i}" for i in range(3))
+
+    def access(self) -> KafkaAccess:
+        return KafkaAccess(self.bootstrap)
+
+    def pid(self, node: int) -> int:
+        return int((self.home / f"node-{node}" / "run" / "kafka.pid").read_text())

@@ -182,9 +182,27 @@ async def create_topics(
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass  # another process created it between our listing and our request
+        await _until_described(admin, [s.name for s in specs])
     finally:
         await admin.close()
     return created
+
+
+async def _until_described(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Creation is asynchronous: the controller has accepted the topics, the broker that
+    answers next may not know them yet. Return when every partition has a leader, so that
+    whatever starts next (a service's replication check, a producer) finds them."""
+    for _ in range(150):
+        described = await admin.describe_topics(names)
+        ready = {
+            d["topic"]
+            for d in described
+            if d["error_code"] == 0 and all(p["leader"] >= 0 for p in d["partitions"])
+        }
+        if ready >= set(names):
+            return
+        await asyncio.sleep(0.2)
+    raise ConfigError(f"topics not ready after 30 s: {sorted(set(names) - ready)}")
 
 
 async def check_replication(kafka: KafkaAccess, names: Sequence[str], replication: int) -> None:
