@@ -23,6 +23,7 @@ from prahari_devsinks.smtp import MailSink, start_smtp
 from prahari_events.auth import Unit
 from prahari_events.db import drop_schema
 from prahari_events.kafka import Topics
+from prahari_events.migrations import migrate_service
 from tests.factories import SONBHADRA, UP
 from tests.support import (
     DATABASE_URL,
@@ -32,7 +33,6 @@ from tests.support import (
     eventually,
     filing,
     free_port,
-    migrate_for,
     role_url,
 )
 
@@ -47,6 +47,24 @@ class System:
     sms: SmsGateway
     trace_files: dict[str, Path]
     logs: dict[str, Path]
+    envs: dict[str, dict[str, str]]
+
+    async def spawn(self, name: str) -> None:
+        """Start a service's process (again), appending to its log; wait until it is ready."""
+        with self.logs[name].open("ab") as log:
+            self.processes[name] = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", f"prahari_{name}", env=self.envs[name], stdout=log,
+                stderr=log,
+            )  # fmt: skip
+        async with aiohttp.ClientSession() as http:
+            await eventually(lambda: _ready(http, self.urls[name]), within=60)
+
+    async def kill(self, name: str) -> None:
+        """SIGKILL: no graceful stop, whatever it held in flight."""
+        process = self.processes[name]
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -55,9 +73,14 @@ async def running_system(
     test_id: str,
     tmp_path: Path,
     kafka_env: Callable[[str], dict[str, str]] | None = None,
+    *,
+    owner_url: str = DATABASE_URL,
+    url_of: Callable[[str], str] = role_url,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[System]:
     """The three services as processes, each as its database role; `kafka_env(service)`
-    gives a service's PRAHARI_KAFKA_* settings (default: the shared plaintext broker)."""
+    gives a service's PRAHARI_KAFKA_* settings (default: the shared plaintext broker), and
+    `owner_url`/`url_of(role)` the database (default: the shared one)."""
     mail = MailSink()
     smtp_port = free_port()
     smtp = start_smtp("127.0.0.1", smtp_port, mail)
@@ -109,29 +132,26 @@ async def running_system(
         "PRAHARI_SMTP_PORT": str(smtp_port),
         "PRAHARI_NOTIFY_RETRY_BASE_S": "0.2",
         **{f"PRAHARI_{name.upper()}_PORT": str(port) for name, port in ports.items()},
+        **(extra_env or {}),
     }
     trace_files = {name: tmp_path / f"{name}-spans.jsonl" for name in SERVICES}
     logs = {name: tmp_path / f"{name}.log" for name in SERVICES}
-    processes: dict[str, asyncio.subprocess.Process] = {}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    system = System(urls, {}, mail, sms, trace_files, logs, envs={})
+    processes = system.processes
     try:
         for name in SERVICES:
-            await migrate_for(f"{name}_{test_id}", name)
-            env = {
+            await migrate_service(owner_url, name, f"{name}_{test_id}")
+            system.envs[name] = {
                 **base_env,
-                "DATABASE_URL": role_url(f"prahari_{name}"),
+                "DATABASE_URL": url_of(f"prahari_{name}"),
                 "PRAHARI_DB_SCHEMA": f"{name}_{test_id}",
                 "PRAHARI_TRACE_FILE": str(trace_files[name]),
                 **(kafka_env(name) if kafka_env else {}),
             }
-            with logs[name].open("wb") as log:
-                processes[name] = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", f"prahari_{name}", env=env, stdout=log, stderr=log
-                )
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        async with aiohttp.ClientSession() as http:
-            for url in urls.values():
-                await eventually(lambda url=url: _ready(http, url), within=60)  # type: ignore[misc]
-        yield System(urls, processes, mail, sms, trace_files, logs)
+        # Together, as ./dev up starts them; each waited for after.
+        await asyncio.gather(*(system.spawn(name) for name in SERVICES))
+        yield system
     finally:
         for process in processes.values():
             if process.returncode is None:
@@ -139,7 +159,7 @@ async def running_system(
                 await process.wait()
         smtp.stop()
         await runner.cleanup()
-        pool = await asyncpg.create_pool(DATABASE_URL, min_size=1, max_size=1)
+        pool = await asyncpg.create_pool(owner_url, min_size=1, max_size=1)
         assert pool is not None
         for name in SERVICES:
             await drop_schema(pool, f"{name}_{test_id}")

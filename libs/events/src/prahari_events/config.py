@@ -93,6 +93,9 @@ class CommonSettings:
     # `prahari-audit verify` says that its newest events are not anchored.
     checkpoint_key_file: str | None = None
     checkpoint_interval_s: float = 60.0
+    # File systems whose free space /metrics reports (colon-separated): Kafka's log
+    # directory and PostgreSQL's data, where they share the host.
+    disk_paths: tuple[str, ...] = ("/",)
 
     @classmethod
     def from_env(cls, env: Env, *, service: str, default_port: int) -> CommonSettings:
@@ -118,6 +121,7 @@ class CommonSettings:
             token_reload_s=env.number("PRAHARI_TOKEN_RELOAD_S", 30.0),
             checkpoint_key_file=env.optional(f"PRAHARI_{service.upper()}_CHECKPOINT_KEY"),
             checkpoint_interval_s=env.number("PRAHARI_CHECKPOINT_INTERVAL_S", 60.0),
+            disk_paths=tuple(env.text("PRAHARI_DISK_PATHS", "/").split(":")),
         )
 
 

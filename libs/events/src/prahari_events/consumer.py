@@ -83,6 +83,8 @@ class IdempotentConsumer:
         self._stopping = asyncio.Event()
         self.processed = 0
         self.dead_lettered = 0
+        # (topic, partition) -> messages behind the partition's end, at the last fetch.
+        self.lag: dict[tuple[str, int], int] = {}
 
     def stop(self) -> None:
         """Finish the message in hand, commit, and return from run()."""
@@ -102,6 +104,7 @@ class IdempotentConsumer:
         try:
             while not self._stopping.is_set():
                 batch = await consumer.getmany(timeout_ms=300, max_records=100)
+                await self._measure_lag(consumer)
                 for tp, messages in batch.items():
                     done: ConsumerRecord[bytes, bytes] | None = None
                     one_by_one = messages
@@ -119,6 +122,15 @@ class IdempotentConsumer:
                         break
         finally:
             await consumer.stop()
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        assigned = consumer.assignment()
+        for tp in assigned:
+            end = consumer.highwater(tp)  # known once the partition has been fetched
+            if end is not None:
+                self.lag[(tp.topic, tp.partition)] = max(0, end - await consumer.position(tp))
+        for gone in [k for k in self.lag if TopicPartition(*k) not in assigned]:
+            del self.lag[gone]  # a partition another instance now owns
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
         try:

@@ -192,7 +192,7 @@ async def _until_described(admin: AIOKafkaAdminClient, names: list[str]) -> None
     """Creation is asynchronous: the controller has accepted the topics, the broker that
     answers next may not know them yet. Return when every partition has a leader, so that
     whatever starts next (a service's replication check, a producer) finds them."""
-    for _ in range(150):
+    for _ in range(1500):
         described = await admin.describe_topics(names)
         ready = {
             d["topic"]
@@ -201,7 +201,7 @@ async def _until_described(admin: AIOKafkaAdminClient, names: list[str]) -> None
         }
         if ready >= set(names):
             return
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.02)  # usually ready within a few tens of milliseconds
     raise ConfigError(f"topics not ready after 30 s: {sorted(set(names) - ready)}")
 
 

@@ -22,6 +22,7 @@ from prahari_events.consumer import Handler, IdempotentConsumer
 from prahari_events.db import Migration, connect, create_pool, require_migrated
 from prahari_events.kafka import Topics, check_replication, make_producer
 from prahari_events.keys import load_signing_key
+from prahari_events.metrics import METRICS
 from prahari_events.outbox import OutboxRelay
 from prahari_events.registry import Registry
 from prahari_events.telemetry import configure_logging
@@ -59,8 +60,9 @@ def postgres_context(
 
 
 def outbox_relay(app: web.Application, common: CommonSettings, service: str) -> OutboxRelay:
-    """The service's outbox relay, with its leadership on a connection of its own."""
-    return OutboxRelay(
+    """The service's outbox relay, with its leadership on a connection of its own, and
+    its figures in /metrics: what it published, and what waits and for how long."""
+    relay = OutboxRelay(
         app[POOL],
         app[PRODUCER],
         schema=common.db_schema,
@@ -68,6 +70,40 @@ def outbox_relay(app: web.Application, common: CommonSettings, service: str) -> 
             common.database_url, common.db_schema, application=f"{service}-relay"
         ),
     )
+    metrics = app[METRICS]
+    metrics.add(
+        "prahari_outbox_published",
+        "Events the outbox relay published (again after a crash counts again)",
+        "counter",
+        [],
+        lambda: {(): float(relay.published)},
+    )
+    backlog = {"events": 0.0, "age": 0.0}  # the last reading
+    metrics.add(
+        "prahari_outbox_backlog",
+        "Events committed and not yet published",
+        "gauge",
+        [],
+        lambda: {(): backlog["events"]},
+    )
+    metrics.add(
+        "prahari_outbox_oldest_age_seconds",
+        "How long the oldest unpublished event has waited (0: none waits)",
+        "gauge",
+        [],
+        lambda: {(): backlog["age"]},
+    )
+
+    async def measure() -> None:
+        row = await app[POOL].fetchrow(
+            "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+            " AS age FROM outbox WHERE published_at IS NULL"
+        )
+        if row is not None:
+            backlog.update(events=float(row["n"]), age=float(row["age"]))
+
+    metrics.probe(measure)
+    return relay
 
 
 def checkpoints(
@@ -99,8 +135,9 @@ def idempotent_consumer(
     wants: frozenset[str] | None = None,
     batch: bool = False,
 ) -> IdempotentConsumer:
-    """A consumer on the app's pool, producer (for dead letters) and tracer."""
-    return IdempotentConsumer(
+    """A consumer on the app's pool, producer (for dead letters) and tracer, its figures in
+    /metrics."""
+    consumer = IdempotentConsumer(
         name=name,
         topics=topics,
         kafka=common.kafka,
@@ -113,6 +150,28 @@ def idempotent_consumer(
         wants=wants,
         batch=batch,
     )
+    metrics = app[METRICS]
+    metrics.add(
+        "prahari_consumer_messages",
+        "Messages a consumer took, processed (or recognised as done) or dead-lettered",
+        "counter",
+        ["consumer", "outcome"],
+        lambda: {
+            (consumer.name, "processed"): float(consumer.processed),
+            (consumer.name, "dead_lettered"): float(consumer.dead_lettered),
+        },
+    )
+    metrics.add(
+        "prahari_consumer_lag",
+        "Messages on a partition not yet taken by the consumer (at its last fetch)",
+        "gauge",
+        ["consumer", "topic", "partition"],
+        lambda: {
+            (consumer.name, topic, str(partition)): float(lag)
+            for (topic, partition), lag in consumer.lag.items()
+        },
+    )
+    return consumer
 
 
 def producer_context(
@@ -188,6 +247,14 @@ async def background(
                 down.clear()
 
     task = asyncio.create_task(supervise(), name=name)
+    if METRICS in app:
+        app[METRICS].add(
+            "prahari_background_up",
+            "1 while a background loop runs, 0 while it waits to restart or has stopped",
+            "gauge",
+            ["task"],
+            lambda: {(name,): 0.0 if down or task.done() else 1.0},
+        )
 
     async def alive() -> None:
         if task.done():

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from prahari_events.errors import (
     Unauthenticated,
     Unavailable,
 )
+from prahari_events.metrics import METRICS, Metrics, metrics_middleware, serve_metrics
 from prahari_events.telemetry import current_carrier, span_from
 from prahari_events.transient import Throttle, is_transient
 
@@ -403,15 +404,24 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def base_app(
-    service: str, tokens: TokenAuthority, tracer: Tracer, *, max_body: int
+    service: str,
+    tokens: TokenAuthority,
+    tracer: Tracer,
+    *,
+    max_body: int,
+    disk_paths: Sequence[str] = ("/",),
 ) -> web.Application:
     app = web.Application(
-        middlewares=[tracing_middleware(service), error_middleware], client_max_size=max_body
+        # Metrics outermost: they count the status the caller got, errors mapped.
+        middlewares=[metrics_middleware, tracing_middleware(service), error_middleware],
+        client_max_size=max_body,
     )
+    app[METRICS] = Metrics(service, disk_paths)
     app[TOKENS] = tokens
     app[TRACER] = tracer
     app[READY_CHECKS] = {}
     app[READINESS] = Readiness(app[READY_CHECKS])
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", serve_metrics)
     return app

@@ -47,6 +47,7 @@ from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
 from prahari_events.kafka import Topics
+from prahari_events.metrics import METRICS
 from prahari_events.reads import READS, AccessLog
 from prahari_events.registry import canonical_json
 from prahari_events.runtime import (
@@ -390,6 +391,14 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         batch=True,
     )
     clock = SlaClock(app[POOL], app[STORE], topics.case_events, poll_s=settings.timer_poll_s)
+    app[METRICS].add(
+        "prahari_sla_timers_fired",
+        "SLA deadlines that passed with their stage not done: each a case.sla_breached"
+        " (and, where the rules say, an escalation)",
+        "counter",
+        [],
+        lambda: {(): float(clock.fired)},
+    )
     # Cleanup runs in reverse: the consumer and the timers stop first, then the relay flushes
     # what they committed, then the producer and the pool close.
     async with (
@@ -403,7 +412,13 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
-    app = base_app("cases", token_authority(common, "cases"), tracer, max_body=64 * 1024)
+    app = base_app(
+        "cases",
+        token_authority(common, "cases"),
+        tracer,
+        max_body=64 * 1024,
+        disk_paths=common.disk_paths,
+    )
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)

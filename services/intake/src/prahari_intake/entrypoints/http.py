@@ -170,7 +170,11 @@ async def _sms_channel(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
     app = base_app(
-        "intake", token_authority(common, "intake"), tracer, max_body=settings.max_body_bytes
+        "intake",
+        token_authority(common, "intake"),
+        tracer,
+        max_body=settings.max_body_bytes,
+        disk_paths=common.disk_paths,
     )
     app[SETTINGS] = settings
     app[REGISTRY] = build_registry()

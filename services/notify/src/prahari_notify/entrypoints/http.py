@@ -21,6 +21,7 @@ from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import NotFound
 from prahari_events.kafka import Topics
+from prahari_events.metrics import METRICS
 from prahari_events.reads import READS, AccessLog
 from prahari_events.runtime import (
     POOL,
@@ -266,6 +267,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                 d.wake()
 
         sweeper.on_queued = wake
+        _measure(app, dispatchers)
         app[HANDLERS], app[SWEEPER], app[DISPATCHERS] = handlers, sweeper, dispatchers
         relay = outbox_relay(app, settings.common, "notify")
         consumer = idempotent_consumer(
@@ -295,11 +297,52 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                 await provider.close()
 
 
+def _measure(app: web.Application, dispatchers: list[ChannelDispatcher]) -> None:
+    """notify's figures in /metrics: every provider attempt's outcome, and how many
+    notifications stand in each state."""
+    metrics = app[METRICS]
+
+    def attempts(d: ChannelDispatcher) -> Callable[[], dict[tuple[str, ...], float]]:
+        return lambda: {(d.channel, p, kind): float(n) for (p, kind), n in d.outcomes.items()}
+
+    for d in dispatchers:
+        metrics.add(
+            "prahari_notify_attempts",
+            "Provider attempts by channel, provider and outcome (accepted, failed, ...)",
+            "counter",
+            ["channel", "provider", "outcome"],
+            attempts(d),
+        )
+    states: dict[tuple[str, ...], float] = {}
+    metrics.add(
+        "prahari_notifications",
+        "Notifications by channel and state (queued, sent, delivered, failed, expired)",
+        "gauge",
+        ["channel", "state"],
+        lambda: dict(states),
+    )
+
+    async def count() -> None:
+        rows = await app[POOL].fetch(
+            "SELECT channel, status, count(*) AS n FROM deliveries GROUP BY channel, status"
+        )
+        states.clear()
+        states.update({(r["channel"], r["status"]): float(r["n"]) for r in rows})
+
+    metrics.probe(count)
+
+
 def create_app(
     settings: Settings, tracer: Tracer, *, clock: Callable[[], datetime] = utcnow
 ) -> web.Application:
     common = settings.common
-    app = base_app("notify", token_authority(common, "notify"), tracer, max_body=16 * 1024)
+    app = base_app(
+        "notify",
+        token_authority(common, "notify"),
+        tracer,
+        max_body=16 * 1024,
+        disk_paths=common.disk_paths,
+    )
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)

@@ -12,6 +12,7 @@ Message-ID again (email); a crash mid-attempt is found from the lease and treate
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -225,6 +226,8 @@ class ChannelDispatcher:
         self._sending = 0
         self._claim_batch = max(1, concurrency // 4)
         self._recorder = Recorder(notifications)
+        # Attempts by (provider, outcome kind), for /metrics: a dead gateway shows here.
+        self.outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
 
     @property
     def provider_names(self) -> list[str]:
@@ -328,6 +331,7 @@ class ChannelDispatcher:
             finally:
                 self._sending -= 1
                 self._wake.set()
+            self.outcomes[(provider.name, outcome.kind)] += 1
             if outcome.kind != "accepted":
                 span.set_status(Status(StatusCode.ERROR, outcome.reason))
         now = self._clock()
