@@ -96,6 +96,9 @@ class CommonSettings:
     # File systems whose free space /metrics reports (colon-separated): Kafka's log
     # directory and PostgreSQL's data, where they share the host.
     disk_paths: tuple[str, ...] = ("/",)
+    # Traces also go to an OTLP/HTTP collector when OpenTelemetry's standard variables
+    # name one (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
+    otlp_traces: bool = False
 
     @classmethod
     def from_env(cls, env: Env, *, service: str, default_port: int) -> CommonSettings:
@@ -122,6 +125,10 @@ class CommonSettings:
             checkpoint_key_file=env.optional(f"PRAHARI_{service.upper()}_CHECKPOINT_KEY"),
             checkpoint_interval_s=env.number("PRAHARI_CHECKPOINT_INTERVAL_S", 60.0),
             disk_paths=tuple(env.text("PRAHARI_DISK_PATHS", "/").split(":")),
+            otlp_traces=bool(
+                env.optional("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                or env.optional("OTEL_EXPORTER_OTLP_ENDPOINT")
+            ),
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -103,12 +104,19 @@ class JsonLinesSpanExporter(SpanExporter):
         return None
 
 
-def make_tracer_provider(service: str, trace_file: str | None) -> TracerProvider:
+def make_tracer_provider(
+    service: str, trace_file: str | None, *, otlp: bool = False
+) -> TracerProvider:
+    """Spans to a JSON-lines file (development), and by OTLP/HTTP to a collector when
+    `otlp` (the standard OTEL_EXPORTER_OTLP_* variables name it; the exporter reads them:
+    endpoint, headers, timeout, certificate)."""
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if trace_file:
         provider.add_span_processor(
             BatchSpanProcessor(JsonLinesSpanExporter(trace_file), schedule_delay_millis=200)
         )
+    if otlp:
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 
 

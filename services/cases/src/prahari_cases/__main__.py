@@ -8,7 +8,9 @@ from prahari_events.telemetry import make_tracer_provider, tracer_for
 
 def main() -> None:
     settings = Settings.from_env()
-    provider = make_tracer_provider("cases", settings.common.trace_file)
+    provider = make_tracer_provider(
+        "cases", settings.common.trace_file, otlp=settings.common.otlp_traces
+    )
     serve(create_app(settings, tracer_for(provider, "cases")), settings.common, "cases", provider)
 
 

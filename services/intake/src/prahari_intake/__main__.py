@@ -8,7 +8,9 @@ from prahari_intake.entrypoints.http import create_app
 
 def main() -> None:
     settings = Settings.from_env()
-    provider = make_tracer_provider("intake", settings.common.trace_file)
+    provider = make_tracer_provider(
+        "intake", settings.common.trace_file, otlp=settings.common.otlp_traces
+    )
     serve(create_app(settings, tracer_for(provider, "intake")), settings.common, "intake", provider)
 
 
