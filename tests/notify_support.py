@@ -167,6 +167,20 @@ async def until(cond: Callable[[], Any], *, within: float = 10.0) -> Any:
         await asyncio.sleep(0.05)
 
 
+class OffsetClock:
+    """The real time plus an offset a test moves forward: notify's clock, so that a test of
+    a cool-down or an expiry advances it instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 @dataclass
 class Rig:
     client: TestClient[Any, Any]
@@ -175,6 +189,7 @@ class Rig:
     sms_fallback: SmsGateway
     smtp: Smtp
     smtp_fallback: Smtp
+    clock: OffsetClock = field(default_factory=OffsetClock)
     case_id: uuid.UUID = field(default_factory=uuid.uuid4)
     _version: int = 0
 
@@ -282,12 +297,13 @@ async def notify_rig(
         (smtp.port, smtp_fallback.port), **extra,
     )  # fmt: skip
     await migrate_for(schema, "notify")
-    app = create_app(Settings.from_env(env), no_op_tracer())
+    clock = OffsetClock()
+    app = create_app(Settings.from_env(env), no_op_tracer(), clock=clock)
     try:
         async with TestClient(TestServer(app)) as client:
             url = f"http://127.0.0.1:{client.port}/v1/receipts/sms"
             sms.gateway.receipt_url = fallback.gateway.receipt_url = url
-            yield Rig(client, app, sms.gateway, fallback.gateway, smtp, smtp_fallback)
+            yield Rig(client, app, sms.gateway, fallback.gateway, smtp, smtp_fallback, clock)
     finally:
         await sms.stop()
         await fallback.stop()

@@ -22,6 +22,21 @@ KAFKA_SH = ROOT / "infra" / "kafka.sh"
 POSTGRES_SH = ROOT / "infra" / "postgres.sh"
 
 
+def run_script(script: Path, env: dict[str, str], *args: str) -> str:
+    """Run one of infra/'s scripts; its stdout, or RuntimeError with what it said."""
+    done = subprocess.run(
+        ["bash", str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout.strip()
+
+
 def free_port_pair() -> int:
     """A port whose successor is free too: the broker listens on both (clients, controller)."""
     for _ in range(50):
@@ -58,16 +73,7 @@ class OwnBroker:
         }
 
     def _run(self, command: str) -> None:
-        done = subprocess.run(
-            ["bash", str(KAFKA_SH), command],
-            env=self._env(),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"kafka.sh {command} failed:\n{done.stdout}\n{done.stderr}")
+        run_script(KAFKA_SH, self._env(), command)
 
     def start(self) -> None:
         self._run("start")
@@ -139,17 +145,7 @@ class OwnPostgres:
             "PRAHARI_PG_DATA": str(self.data),
             "PRAHARI_PG_LOG": f"{self.data}.log",
         }
-        done = subprocess.run(
-            ["bash", str(POSTGRES_SH), command, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"postgres.sh {command} failed:\n{done.stdout}\n{done.stderr}")
-        return done.stdout.strip()
+        return run_script(POSTGRES_SH, env, command, *args)
 
     def start(self) -> None:
         self._run("start")
@@ -198,16 +194,7 @@ class OwnCluster:
         }
 
     def _run(self, command: str) -> None:
-        done = subprocess.run(
-            ["bash", str(ROOT / "infra" / "kafka-cluster.sh"), command],
-            env=self._env(),
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"kafka-cluster.sh {command} failed:\n{done.stdout}\n{done.stderr}")
+        run_script(ROOT / "infra" / "kafka-cluster.sh", self._env(), command)
 
     def start(self) -> None:
         self._run("start")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,6 +24,7 @@ from prahari_events.telemetry import no_op_tracer
 from prahari_intake.entrypoints.http import create_app
 from tests.cases_support import Client, cases_settings
 from tests.factories import STATION, report_envelope
+from tests.own_infra import OwnBroker, free_port_pair
 from tests.support import intake_settings, migrate_for
 
 
@@ -83,3 +85,16 @@ def open_case(deliver: Callable[[Envelope], Awaitable[str]], registry: Registry)
         return await deliver(report_envelope(registry, unit, **overrides))
 
     return open_one
+
+
+@pytest.fixture
+def own_broker(topics: Topics, tmp_path: Path) -> Iterator[OwnBroker]:
+    """A plaintext broker of the test's own, with the test's topics: for tests that pause or
+    stop it, while the shared one goes on answering everyone else."""
+    broker = OwnBroker(tmp_path / "kafka", free_port_pair(), prefix=topics.prefix)
+    broker.start()
+    try:
+        broker.create_topics()
+        yield broker
+    finally:
+        broker.stop()

@@ -6,8 +6,6 @@ import asyncio
 import os
 import signal
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,7 +20,7 @@ from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.http import create_app
 from prahari_intake.service_layer.desk import request_hash
 from tests.factories import AUDITOR, OTHER_STATION, STATE_ROOM, STATION, report_envelope
-from tests.own_infra import OwnBroker, free_port_pair
+from tests.own_infra import OwnBroker
 from tests.support import bearer, eventually, filing, intake_settings, read_topic
 
 pytestmark = pytest.mark.integration
@@ -151,18 +149,6 @@ async def test_a_key_whose_first_attempt_died_before_the_ack_publishes_the_same_
     assert (await response.json())["report_id"] == stored.payload["report_id"]
     [message] = await read_topic(topics.reports, at_least=1)
     assert registry.decode(message.value or b"").event_id == stored.event_id
-
-
-@pytest.fixture
-def own_broker(topics: Topics, tmp_path: Path) -> Iterator[OwnBroker]:
-    """A broker of this test's own: it is paused, and the shared one must go on answering."""
-    broker = OwnBroker(tmp_path / "kafka", free_port_pair(), prefix=topics.prefix)
-    broker.start()
-    try:
-        broker.create_topics()
-        yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.mark.usefixtures("intake_schema")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from prahari_intake.entrypoints.examples import EXAMPLES
 from tests.cases_support import SON_ROOM, cases_settings, do
 from tests.factories import STATION, report_envelope
 from tests.notify_support import Rig, notify_rig, until
-from tests.own_infra import OwnBroker, free_port_pair
+from tests.own_infra import OwnBroker
 from tests.support import bearer, eventually, filing, migrate_for
 
 pytestmark = pytest.mark.integration
@@ -98,17 +98,6 @@ async def test_a_dead_gateway_shows_as_failed_attempts_and_a_fallback_as_accepte
 
     samples = await until(counted, within=15)
     assert value(samples, "prahari_notifications", channel="sms", state="sent") == 1
-
-
-@pytest.fixture
-def own_broker(topics: Topics, tmp_path: Path) -> Iterator[OwnBroker]:
-    broker = OwnBroker(tmp_path / "kafka", free_port_pair(), prefix=topics.prefix)
-    broker.start()
-    try:
-        broker.create_topics()
-        yield broker
-    finally:
-        broker.stop()
 
 
 async def test_a_paused_broker_shows_as_an_outbox_backlog_that_ages_then_drains(
