@@ -206,6 +206,13 @@ async def test_a_report_dead_lettered_downstream_shows_as_rejected_with_the_reas
     report_id = (await response.json())["report_id"]
     [message] = await read_topic(topics.reports, at_least=1)
     event = registry.decode(message.value or b"")
+    # intake publishes directly, not through an outbox: a CloudEvent all the same.
+    ce = dict(message.headers)
+    assert (ce["ce_source"], ce["ce_type"], ce["ce_id"]) == (
+        b"/prahari/intake",
+        b"report.received",
+        str(event.event_id).encode(),
+    )
     await producer.send_and_wait(
         topics.deadletter,
         message.value,

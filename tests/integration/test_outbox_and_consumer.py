@@ -50,6 +50,15 @@ async def test_the_relay_publishes_in_order_keyed_by_stream_and_marks_rows(
     decoded = [registry.decode(m.value or b"") for m in messages]
     assert [e.stream_version for e in decoded] == [1, 2, 3, 4, 5]
     assert dict(messages[0].headers)["event-type"] == b"report.received"
+    # As a CloudEvent (binary mode) through the outbox too: what kcat or any CloudEvents SDK
+    # reads without our code.
+    ce = dict(messages[0].headers)
+    assert (ce["ce_specversion"], ce["ce_type"], ce["ce_subject"]) == (
+        b"1.0",
+        b"report.received",
+        b"case-1",
+    )
+    assert ce["ce_id"] == str(decoded[0].event_id).encode()
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
 
 

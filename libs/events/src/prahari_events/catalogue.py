@@ -98,6 +98,25 @@ NOTIFICATION_UNDELIVERABLE = "notification.undeliverable"
 SMS_REPLY_REQUESTED = "sms.reply_requested"
 NOTIFICATION_STATES = ("queued", "sent", "delivered", "failed", "expired")
 
+# Which service produces each family of events: the CloudEvents `source` of its messages.
+PRODUCERS = {
+    "report": "intake",
+    "sms": "intake",
+    "case": "cases",
+    "watchlist": "cases",
+    "notification": "notify",
+}
+
+
+def source_of(event_type: str) -> str:
+    """`/prahari/<service>`, the CloudEvents source of an event type."""
+    return f"/prahari/{PRODUCERS.get(event_type.split('.', 1)[0], 'unknown')}"
+
+
+def dataschema_of(event_type: str, version: int) -> str:
+    """The URI naming an event type's schema at a version (docs/versioning.md)."""
+    return f"urn:prahari:event:{event_type}:v{version}"
+
 
 class _UnitSchema(Schema):
     unit_id = fields.String(required=True)

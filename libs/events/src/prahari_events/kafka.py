@@ -20,7 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
 
-from prahari_events.envelope import Envelope
+from prahari_events.catalogue import dataschema_of, source_of
+from prahari_events.envelope import Envelope, iso
 from prahari_events.errors import ConfigError
 
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
@@ -264,11 +265,22 @@ def make_producer(kafka: KafkaAccess, client_id: str) -> AIOKafkaProducer:
 
 
 def envelope_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
-    """Headers a consumer can route and trace by without decoding the body.
+    """Headers a consumer can route and trace by without decoding the body: the CloudEvents
+    1.0 Kafka binding in binary mode (the `ce_` attributes; the body, the envelope, is the
+    event's data), and the older `event-*` headers, kept until a release that says so
+    removes them (docs/versioning.md).
 
     A list, not a tuple: OpenTelemetry's aiokafka instrumentation only injects into lists.
     """
     headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(envelope.event_id).encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_source", source_of(envelope.type).encode()),
+        ("ce_time", iso(envelope.occurred_at).encode()),
+        ("ce_subject", envelope.stream_id.encode()),
+        ("ce_dataschema", dataschema_of(envelope.type, envelope.version).encode()),
+        ("content-type", b"application/json"),
         ("event-type", envelope.type.encode()),
         ("event-version", str(envelope.version).encode()),
         ("event-id", str(envelope.event_id).encode()),
