@@ -65,6 +65,11 @@ class Registry:
     def names(self) -> list[str]:
         return sorted(self._types)
 
+    def schemas(self, name: str) -> Mapping[int, type[Schema]]:
+        """Every version's payload schema of an event type (for documents that describe
+        them, such as docs/asyncapi.yaml)."""
+        return self._get(name).schemas
+
     def current_version(self, name: str) -> int:
         return self._get(name).current
 

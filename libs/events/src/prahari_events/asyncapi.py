@@ -1,0 +1,174 @@
+"""docs/asyncapi.yaml, generated from the event registry: every topic with its key and
+headers, and a JSON Schema for every event type at every version. Not written by hand: a
+test fails when the registry and the document disagree (`prahari-asyncapi --check`).
+
+The schemas come from the same marshmallow schemas that validate every event, converted by
+apispec's converter (OpenAPI 3.1, whose schema objects are JSON Schema 2020-12).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
+
+from prahari_events.catalogue import PRODUCERS, build_registry, dataschema_of
+from prahari_events.kafka import Topics
+from prahari_events.registry import Registry, _EnvelopeSchema
+
+# Which topic carries each family of events.
+_CHANNEL_OF = {
+    "report": "reports",
+    "sms": "intakeReplies",
+    "case": "caseEvents",
+    "watchlist": "caseEvents",
+    "notification": "notifyEvents",
+}
+
+CLOUDEVENT_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "description": "CloudEvents 1.0, Kafka protocol binding, binary mode (docs/versioning.md)",
+    "required": [
+        "ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "ce_subject",
+        "ce_dataschema", "content-type",
+    ],
+    "properties": {
+        "ce_specversion": {"const": "1.0"},
+        "ce_id": {"type": "string", "format": "uuid", "description": "the event id"},
+        "ce_type": {"type": "string", "description": "the catalogue name, e.g. case.opened"},
+        "ce_source": {"type": "string", "enum": [f"/prahari/{s}" for s in
+                                                 sorted(set(PRODUCERS.values()))]},
+        "ce_time": {"type": "string", "format": "date-time", "description": "occurred at"},
+        "ce_subject": {"type": "string", "description": "the stream id, also the key"},
+        "ce_dataschema": {"type": "string", "description": "urn:prahari:event:<type>:v<n>"},
+        "content-type": {"const": "application/json"},
+        "traceparent": {"type": "string", "description": "W3C trace context"},
+        "event-type": {"type": "string", "description": "deprecated: ce_type"},
+        "event-version": {"type": "string", "description": "deprecated: ce_dataschema"},
+        "event-id": {"type": "string", "description": "deprecated: ce_id"},
+    },
+}  # fmt: skip
+
+
+def _first_paragraph(doc: str | None) -> str:
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
+def message_name(event_type: str, version: int) -> str:
+    return f"{event_type}.v{version}"
+
+
+def document(registry: Registry | None = None, topics: Topics | None = None) -> dict[str, Any]:
+    registry = registry or build_registry()
+    topics = topics or Topics()
+    plugin = MarshmallowPlugin()
+    spec = APISpec("events", "1", "3.1.0", plugins=[plugin])
+    converter = plugin.converter
+    assert converter is not None
+
+    def json_schema(schema: type[Schema]) -> dict[str, Any]:
+        # apispec's converter is untyped; its result is a plain JSON Schema dict.
+        converted: dict[str, Any] = converter.schema2jsonschema(schema())  # type: ignore[no-untyped-call]
+        return converted
+
+    envelope = json_schema(_EnvelopeSchema)
+    schemas: dict[str, Any] = {"CloudEventHeaders": CLOUDEVENT_HEADERS}
+    messages: dict[str, Any] = {}
+    by_channel: dict[str, list[str]] = {}
+    for name in registry.names():
+        for version, payload in sorted(registry.schemas(name).items()):
+            key = message_name(name, version)
+            body = {
+                **envelope,
+                "properties": {
+                    **envelope["properties"],
+                    "type": {"const": name},
+                    "version": {"const": version},
+                    "payload": json_schema(payload),
+                },
+            }
+            schemas[key] = body
+            messages[key] = {
+                "name": name,
+                "title": f"{name}, version {version}",
+                "summary": _first_paragraph(payload.__doc__) or name,
+                "contentType": "application/json",
+                "headers": {"$ref": "#/components/schemas/CloudEventHeaders"},
+                "payload": {"$ref": f"#/components/schemas/{key}"},
+                "correlationId": {"location": "$message.payload#/correlation_id"},
+                "bindings": {"kafka": {"key": {"type": "string",
+                                               "description": "the stream id"}}},
+                "x-dataschema": dataschema_of(name, version),
+            }  # fmt: skip
+            by_channel.setdefault(_CHANNEL_OF[name.split(".", 1)[0]], []).append(key)
+    # Nested schemas the converter registered by reference (none today; kept if added).
+    schemas.update(spec.to_dict().get("components", {}).get("schemas", {}))
+    addresses = {
+        "reports": (topics.reports, "intake", "Reports as units filed them."),
+        "intakeReplies": (topics.intake_replies, "intake", "SMS replies for notify to send."),
+        "caseEvents": (topics.case_events, "cases", "Every case's events."),
+        "notifyEvents": (topics.notify_events, "notify", "Every notification's events."),
+    }
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for channel, (address, service, description) in addresses.items():
+        refs = {m: {"$ref": f"#/components/messages/{m}"} for m in by_channel.get(channel, [])}
+        channels[channel] = {"address": address, "description": description, "messages": refs}
+        operations[f"{service}Publishes{channel[0].upper()}{channel[1:]}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{m}"} for m in refs],
+        }
+    channels["deadletter"] = {
+        "address": topics.deadletter,
+        "description": "Any message a consumer could not process, as it was, with the"
+        " headers dlq-reason, dlq-consumer and dlq-source (topic/partition/offset).",
+    }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Prahari events",
+            "version": "1",
+            "description": "The events Prahari's services publish on Kafka, generated from"
+            " the event registry (prahari_events/catalogue.py). Keys are stream ids; every"
+            " topic is kept forever. How versions change: docs/versioning.md.",
+        },
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def render(doc: dict[str, Any]) -> str:
+    header = "# Generated by prahari-asyncapi from the event registry: do not edit.\n"
+    body: str = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return header + body
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="prahari-asyncapi", description="Write (or --check) docs/asyncapi.yaml."
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/asyncapi.yaml"))
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file differs")
+    args = parser.parse_args(argv)
+    text = render(document())
+    if args.check:
+        same = args.out.exists() and args.out.read_text(encoding="utf-8") == text
+        if not same:
+            print(f"{args.out} disagrees with the registry: run prahari-asyncapi", file=sys.stderr)
+        return 0 if same else 1
+    args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
