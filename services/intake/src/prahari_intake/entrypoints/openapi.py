@@ -113,4 +113,55 @@ def build() -> dict[str, Any]:
             }
         },
     )
-    return spec.to_dict()
+    return _one_schema_per_type(spec.to_dict())
+
+
+def _one_schema_per_type(doc: dict[str, Any]) -> dict[str, Any]:
+    """The report as `oneOf` one schema per report type, with a `discriminator` on `type`:
+    a rumour report carries its `rumour` object and no other type's (apispec builds no
+    such thing; it is assembled here from the schema apispec built). What JSON Schema can
+    say of a type's own object is said there too (a rumour names a post or a handle); the
+    rules it cannot say are in the objects' descriptions."""
+    schemas = doc["components"]["schemas"]
+    base = schemas.pop("ReportRequest")
+    mapping: dict[str, str] = {}
+    for kind in REPORT_TYPES:
+        detail = base["properties"][kind]["anyOf"][0]["$ref"]
+        name = "".join(part.title() for part in kind.split("_")) + "Report"
+        properties = {
+            key: value
+            for key, value in base["properties"].items()
+            if key not in REPORT_TYPES or key == kind
+        }
+        properties["type"] = {"type": "string", "enum": [kind]}
+        properties[kind] = {"$ref": detail}
+        schemas[name] = {
+            **base,
+            "description": f"A {kind.replace('_', ' ')} report: its `{kind}` object is required"
+            " and no other type's object may be sent.",
+            "properties": properties,
+            "required": sorted({*base.get("required", []), kind}),
+            "additionalProperties": False,
+        }
+        mapping[kind] = f"#/components/schemas/{name}"
+    schemas["ReportRequest"] = {
+        "description": "A report: `type` says which of the five it is, and so which object"
+        " (`rumour`, `smuggling_tip`, `seizure`, `intelligence`, `incident`) it carries.",
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "type", "mapping": mapping},
+    }
+    # Every object intake reads refuses fields it does not know (marshmallow's RAISE).
+    for name in ("Location", "Rumour", "Person", "Place", "Route", "SmugglingTip",
+                 "SeizurePlace", "Seizure", "Intelligence", "Incident"):  # fmt: skip
+        schemas[name]["additionalProperties"] = False
+    # A rumour names the post, or the account that spread it, or both.
+    schemas["Rumour"]["anyOf"] = [
+        {"required": ["post_url"], "properties": {"post_url": {"type": "string"}}},
+        {"required": ["handle"], "properties": {"handle": {"type": "string"}}},
+    ]
+    schemas["Location"]["description"] = "latitude and longitude come together or not at all"
+    schemas["Seizure"]["description"] = (
+        "the quantity's unit follows the category (ESMS): cash in inr, liquor in litres,"
+        " drugs in kg, precious metals in grams, the rest counted"
+    )
+    return doc
