@@ -41,6 +41,7 @@ def test_no_server_errors_and_every_response_matches_the_document(intake_url: st
     assert {op.label for op in operations} == {
         "POST /v1/reports",
         "GET /v1/reports/{report_id}",
+        "POST /v1/sms/inbound",
     }
     for operation in operations:
 

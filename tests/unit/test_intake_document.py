@@ -50,3 +50,10 @@ def test_a_rumour_must_name_a_post_or_a_handle() -> None:
 
 def test_unknown_fields_are_invalid_by_the_document_as_by_intake() -> None:
     assert not _valid({**EXAMPLES["seizure"], "priority": "high"})
+
+
+def test_the_sms_webhook_is_documented_with_its_signature_and_every_answer() -> None:
+    webhook = DOC["paths"]["/v1/sms/inbound"]["post"]
+    headers = {p["name"] for p in webhook["parameters"] if p["in"] == "header"}
+    assert headers == {"X-Prahari-Timestamp", "X-Prahari-Signature"}
+    assert {"200", "400", "401", "403", "409", "422", "503"} <= set(webhook["responses"])

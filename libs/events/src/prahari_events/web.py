@@ -112,6 +112,27 @@ def api_spec(
     return spec
 
 
+def signed_webhook_headers() -> list[dict[str, Any]]:
+    """The headers of a webhook signed by its gateway (prahari_events.webhooks), as OpenAPI
+    parameters: the same for intake's inbound SMS and notify's delivery reports."""
+    return [
+        {
+            "in": "header",
+            "name": "X-Prahari-Timestamp",
+            "required": True,
+            "description": "Unix seconds; more than the allowed skew off is refused",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        },
+        {
+            "in": "header",
+            "name": "X-Prahari-Signature",
+            "required": True,
+            "description": "sha256=<hex>: HMAC-SHA256 over <timestamp>.<body>",
+            "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+        },
+    ]
+
+
 def uuid_path(name: str) -> dict[str, Any]:
     """An OpenAPI path parameter holding a UUID."""
     return {

@@ -50,7 +50,7 @@ class SmsChannel:
 SMS_CHANNEL = web.AppKey("sms_channel", SmsChannel)
 
 
-class _Inbound(Schema):
+class InboundSms(Schema):
     class Meta:
         unknown = RAISE
 
@@ -60,7 +60,7 @@ class _Inbound(Schema):
     received_at = Moment(load_default=None)
 
 
-_INBOUND = _Inbound()
+_INBOUND = InboundSms()
 
 
 async def receive(request: web.Request) -> web.Response:

@@ -8,8 +8,9 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from prahari_events.catalogue import REPORT_TYPES
-from prahari_events.web import api_spec, error_response, uuid_path
+from prahari_events.web import api_spec, error_response, signed_webhook_headers, uuid_path
 from prahari_intake.entrypoints.examples import EXAMPLES
+from prahari_intake.entrypoints.inbound_sms import InboundSms
 from prahari_intake.entrypoints.schemas import ReportRequest
 
 STATUSES = ("received", "case_opened", "linked", "rejected")
@@ -20,6 +21,17 @@ class ReportAccepted(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     trace_id = fields.String(metadata={"description": "W3C trace id of this request"})
     replayed = fields.Boolean(metadata={"description": "true when an Idempotency-Key replay"})
+
+
+class SmsReply(Schema):
+    template = fields.String(required=True, metadata={"description": "the reply notify sends"})
+    values = fields.List(fields.String(), required=True)
+
+
+class SmsAnswer(Schema):
+    filed = fields.Boolean(required=True)
+    report_id = fields.UUID(metadata={"description": "when filed"})
+    reply = fields.Nested(SmsReply, required=True)
 
 
 class ReportStatus(Schema):
@@ -43,6 +55,8 @@ def build() -> dict[str, Any]:
             "ReportRequest": ReportRequest,
             "ReportAccepted": ReportAccepted,
             "ReportStatus": ReportStatus,
+            "InboundSms": InboundSms,
+            "SmsAnswer": SmsAnswer,
         },
     )
     common_errors = {
@@ -109,6 +123,41 @@ def build() -> dict[str, Any]:
                     },
                     **common_errors,
                     "404": error_response("no such report, or not one this unit may see"),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/sms/inbound",
+        operations={
+            "post": {
+                "summary": "A report by SMS, as the SMS gateway delivers it (signed by it)",
+                "description": "From a registered number (normalised to E.164), which names"
+                " the unit; `PR <TYPE> key=value ...` (HELP for the keys), after the unit's PIN"
+                " where it has one. The gateway's message id is the Idempotency-Key. Every"
+                " registered sender gets a reply through notify; nothing is sent to an"
+                " unregistered number or in answer to a bad signature. Served when intake's"
+                " SMS channel is configured.",
+                "parameters": signed_webhook_headers(),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "InboundSms"}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "filed (or HELP answered); the reply is on its way",
+                        "content": {"application/json": {"schema": "SmsAnswer"}},
+                    },
+                    "400": error_response("not a valid inbound message, each field named"),
+                    "401": error_response("no, a stale or a wrong signature: no reply is sent"),
+                    "403": error_response("not a registered number: no reply is sent"),
+                    "404": error_response("intake's SMS channel is not configured"),
+                    "409": error_response("this exact request was answered already (a replay)"),
+                    "422": {
+                        "description": "not filed: the reply sent says why and how",
+                        "content": {"application/json": {"schema": "SmsAnswer"}},
+                    },
+                    "503": error_response("the event log did not acknowledge; retry", retry=True),
                 },
             }
         },

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields
 
-from prahari_events.web import api_spec, error_response, uuid_path
+from prahari_events.web import api_spec, error_response, signed_webhook_headers, uuid_path
 
 
 class _Open(Schema):
@@ -93,22 +93,7 @@ def build(query: Schema, receipt: Schema) -> dict[str, Any]:
         operations={
             "post": {
                 "summary": "The SMS gateway's delivery report (signed by the gateway)",
-                "parameters": [
-                    {
-                        "in": "header",
-                        "name": "X-Prahari-Timestamp",
-                        "required": True,
-                        "description": "Unix seconds; more than the allowed skew off is refused",
-                        "schema": {"type": "string"},
-                    },
-                    {
-                        "in": "header",
-                        "name": "X-Prahari-Signature",
-                        "required": True,
-                        "description": "sha256=<hex>: HMAC-SHA256 over <timestamp>.<body>",
-                        "schema": {"type": "string"},
-                    },
-                ],
+                "parameters": signed_webhook_headers(),
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": "Receipt"}},
