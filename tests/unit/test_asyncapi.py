@@ -65,3 +65,18 @@ def test_an_event_as_intake_makes_it_validates_and_a_broken_one_does_not() -> No
 def test_the_headers_schema_requires_the_cloudevents_attributes(header: str) -> None:
     doc = yaml.safe_load(DOC.read_text(encoding="utf-8"))
     assert header in doc["components"]["schemas"]["CloudEventHeaders"]["required"]
+
+
+SPEC = Path(__file__).resolve().parents[1] / "data" / "asyncapi-3.0.0.schema.json"
+
+
+def test_the_document_is_valid_asyncapi_3() -> None:
+    # The official AsyncAPI 3.0.0 JSON Schema (tests/data/README.md says where it is from).
+    validator = jsonschema_rs.validator_for(json.loads(SPEC.read_text(encoding="utf-8")))
+    doc = yaml.safe_load(DOC.read_text(encoding="utf-8"))
+    errors = [f"{list(e.instance_path)}: {e.message[:200]}" for e in validator.iter_errors(doc)]
+    assert errors == []
+    # And the schema is strict enough to catch an AsyncAPI 2 habit.
+    operation = next(iter(doc["operations"]))
+    doc["operations"][operation]["action"] = "publish"
+    assert not validator.is_valid(doc)
