@@ -28,7 +28,7 @@ from prahari_events.telemetry import no_op_tracer
 from tests.cases_support import SON_ROOM, SQUAD, cases_settings, do
 from tests.factories import AUDITOR, report_envelope
 from tests.notify_support import notify_rig, until
-from tests.support import AUDIT_URL, KAFKA, bearer, publish
+from tests.support import AUDIT_URL, KAFKA, bearer, publish, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -132,6 +132,14 @@ async def test_a_timeline_follows_a_case_into_notify(
         ("cases", "case", AUDITOR.unit_id),
         ("notify", "case.notifications", AUDITOR.unit_id),
     ]
+    # CloudEvents too, like every event on Kafka.
+    sources = set()
+    for message in await read_topic(topics.access, at_least=2):
+        ce = {k: v.decode() for k, v in message.headers}
+        assert (ce["ce_specversion"], ce["ce_type"]) == ("1.0", "access.read")
+        assert datetime.fromisoformat(ce["ce_time"]).tzinfo is not None
+        sources.add(ce["ce_source"])
+    assert {"/prahari/cases", "/prahari/notify"} <= sources
     code, none = await audit(capsys, "--cases-schema", schema, "timeline", "--case",
                              str(uuid.uuid4()))  # fmt: skip
     assert (code, none["entries"]) == (1, [])
@@ -393,6 +401,9 @@ async def test_cases_signs_checkpoints_on_its_schedule_and_verify_anchors_to_the
             return heads >= streams
 
         await until(anchored, within=20)
+        [first, *_] = await read_topic(topics.checkpoints("cases"), at_least=1)
+        ce = {k: v.decode() for k, v in first.headers}
+        assert (ce["ce_type"], ce["ce_source"]) == ("checkpoint.signed", "/prahari/cases")
     code, found = await audit(capsys, "--cases-schema", cases_schema, "--topic-prefix",
                               topics.prefix, "--trust", str(trust), "verify", "--schema",
                               cases_schema)  # fmt: skip

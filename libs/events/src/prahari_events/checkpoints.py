@@ -176,13 +176,25 @@ class Checkpointer:
                 upto.position,
                 digest,
             )
+            event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"prahari:checkpoint:{self._service}:{seq}")
+            # A CloudEvent like every event (docs/versioning.md).
+            headers = [
+                ["ce_specversion", "1.0"],
+                ["ce_id", str(event_id)],
+                ["ce_type", "checkpoint.signed"],
+                ["ce_source", f"/prahari/{self._service}"],
+                ["ce_time", iso(utcnow())],
+                ["ce_subject", f"checkpoint-{seq}"],
+                ["content-type", "application/json"],
+            ]
             await conn.execute(
                 "INSERT INTO outbox (event_id, topic, key, value, headers)"
-                " VALUES ($1, $2, $3, $4, '[]'::jsonb)",
-                uuid.uuid5(uuid.NAMESPACE_URL, f"prahari:checkpoint:{self._service}:{seq}"),
+                " VALUES ($1, $2, $3, $4, $5::jsonb)",
+                event_id,
                 self._topic,
                 self._service,
                 canonical_json(doc),
+                headers,
             )
             await conn.execute("SELECT pg_notify($1, current_schema())", OUTBOX_CHANNEL)
         self.made += 1
