@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from prahari_events.errors import ConfigError
-from prahari_events.kafka import KafkaAccess, Topics, make_producer
+from prahari_events.kafka import KafkaAccess, Topics, make_producer, read_records
 
 _OURS = ("dlq-reason", "dlq-consumer", "dlq-source", "dlq-replayed-from")
 
@@ -62,23 +61,10 @@ class DeadLetter:
 
 async def read_all(kafka: KafkaAccess, topic: str) -> list[DeadLetter]:
     """Every dead letter, oldest first (the topic has one partition)."""
-    consumer = AIOKafkaConsumer(**kafka.options(), enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        found: list[DeadLetter] = []
-        while await consumer.position(partition) < end:
-            batch = await consumer.getmany(partition, timeout_ms=500)
-            found += [
-                DeadLetter(m.offset, m.key, m.value or b"", tuple(m.headers))
-                for m in batch.get(partition, [])
-            ]
-        return found
-    finally:
-        await consumer.stop()
+    return [
+        DeadLetter(m.offset, m.key, m.value or b"", tuple(m.headers))
+        for m in await read_records(kafka, topic)
+    ]
 
 
 async def replay(kafka: KafkaAccess, letters: Sequence[DeadLetter], deadletter_topic: str) -> int:

@@ -11,11 +11,11 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
@@ -249,6 +249,45 @@ async def delete_topics(kafka: KafkaAccess, names: Sequence[str]) -> None:
             await admin.delete_topics(doomed)
     finally:
         await admin.close()
+
+
+async def read_records(
+    kafka: KafkaAccess,
+    topic: str,
+    keep: Callable[[ConsumerRecord[bytes, bytes]], bool] = lambda _: True,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Reading a topic whole: the messages that `keep` accepts, every partition from the
+    beginning to the end it had when the read began, partition by partition; an empty list
+    for a topic that does not exist. The audit tool reads history with it, and
+    prahari-deadletters the dead letters."""
+    admin = AIOKafkaAdminClient(**kafka.options())
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        p["partition"] for d in described if d["error_code"] == 0 for p in d["partitions"]
+    ]
+    if not partitions:
+        return []
+    consumer = AIOKafkaConsumer(
+        **kafka.options(), enable_auto_commit=False, isolation_level="read_committed"
+    )
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(topic, p) for p in partitions]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        ends = await consumer.end_offsets(assigned)
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in assigned if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500, max_records=1000)
+            for messages in batch.values():
+                found += [m for m in messages if keep(m)]
+        return found
+    finally:
+        await consumer.stop()
 
 
 def make_producer(kafka: KafkaAccess, client_id: str) -> AIOKafkaProducer:
