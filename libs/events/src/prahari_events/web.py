@@ -7,7 +7,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError, fields
 from opentelemetry.trace import SpanKind, Tracer
 
 from prahari_events.auth import TokenAuthority, Unit
+from prahari_events.config import CommonSettings, token_authority
 from prahari_events.errors import (
     ConcurrencyError,
     Forbidden,
@@ -425,20 +426,17 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 def base_app(
-    service: str,
-    tokens: TokenAuthority,
-    tracer: Tracer,
-    *,
-    max_body: int,
-    disk_paths: Sequence[str] = ("/",),
+    service: str, common: CommonSettings, tracer: Tracer, *, max_body: int
 ) -> web.Application:
+    """What every service's app has: its token verifier, tracer, metrics, health, readiness
+    and the error, tracing and metrics middlewares."""
     app = web.Application(
         # Metrics outermost: they count the status the caller got, errors mapped.
         middlewares=[metrics_middleware, tracing_middleware(service), error_middleware],
         client_max_size=max_body,
     )
-    app[METRICS] = Metrics(service, disk_paths)
-    app[TOKENS] = tokens
+    app[METRICS] = Metrics(service, common.disk_paths)
+    app[TOKENS] = token_authority(common, service)
     app[TRACER] = tracer
     app[READY_CHECKS] = {}
     app[READINESS] = Readiness(app[READY_CHECKS])

@@ -42,7 +42,6 @@ from prahari_cases.service_layer.watchlist import WatchlistDesk
 from prahari_events import lgd, policy
 from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.config import token_authority
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import Forbidden, InvalidInput, NotFound
@@ -412,13 +411,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
-    app = base_app(
-        "cases",
-        token_authority(common, "cases"),
-        tracer,
-        max_body=64 * 1024,
-        disk_paths=common.disk_paths,
-    )
+    app = base_app("cases", common, tracer, max_body=64 * 1024)
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)

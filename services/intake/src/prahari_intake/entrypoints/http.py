@@ -12,7 +12,6 @@ from opentelemetry.trace import Tracer
 from prahari_events import lgd, policy
 from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.config import token_authority
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import iso
 from prahari_events.errors import NotFound, PreconditionRequired
@@ -169,13 +168,7 @@ async def _sms_channel(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     common = settings.common
-    app = base_app(
-        "intake",
-        token_authority(common, "intake"),
-        tracer,
-        max_body=settings.max_body_bytes,
-        disk_paths=common.disk_paths,
-    )
+    app = base_app("intake", common, tracer, max_body=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[REGISTRY] = build_registry()
     app[DIRECTORY] = lgd.load()

@@ -16,7 +16,6 @@ from opentelemetry.trace import Tracer
 from prahari_events import lgd, policy
 from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
-from prahari_events.config import token_authority
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
 from prahari_events.errors import NotFound
@@ -336,13 +335,7 @@ def create_app(
     settings: Settings, tracer: Tracer, *, clock: Callable[[], datetime] = utcnow
 ) -> web.Application:
     common = settings.common
-    app = base_app(
-        "notify",
-        token_authority(common, "notify"),
-        tracer,
-        max_body=16 * 1024,
-        disk_paths=common.disk_paths,
-    )
+    app = base_app("notify", common, tracer, max_body=16 * 1024)
     app[SETTINGS] = settings
     app[STORE] = EventStore(build_registry())
     app[TOPICS] = Topics(common.topic_prefix)
