@@ -94,7 +94,10 @@ async def test_a_dead_gateway_shows_as_failed_attempts_and_a_fallback_as_accepte
                        provider="sms-primary", outcome="failed")  # fmt: skip
         sent = value(samples, "prahari_notify_attempts_total", channel="sms",
                      provider="sms-fallback", outcome="accepted")  # fmt: skip
-        return samples if failed and sent else None
+        # The attempt is counted as the gateway answers; the notification's state a moment
+        # later, when its outcome is recorded: wait for both.
+        recorded = value(samples, "prahari_notifications", channel="sms", state="sent")
+        return samples if failed and sent and recorded is not None else None
 
     samples = await until(counted, within=15)
     assert value(samples, "prahari_notifications", channel="sms", state="sent") == 1
