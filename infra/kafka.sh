@@ -41,7 +41,8 @@ pidfile="$home/run/kafka.pid"
 log="$home/log/kafka.log"
 tls="$home/kafka-tls"
 secrets="$home/kafka-secrets"
-principals="admin intake cases notify audit"
+# The SCRAM users: the admin, and those of the ACL matrix (services, audit, each state).
+principals() { echo admin; "$root/.venv/bin/prahari-kafka-acls" --principals; }
 
 case "$security" in
   plaintext | sasl_ssl) ;;
@@ -89,7 +90,7 @@ certificates() {
 passwords() {
   (umask 077 && mkdir -p "$secrets")
   local p
-  for p in $principals; do
+  for p in $(principals); do
     [ -f "$secrets/$p.password" ] || (umask 077 && openssl rand -hex 24 >"$secrets/$p.password")
   done
   # What Kafka's own tools (AclCommand) need to connect as the admin principal.
@@ -154,7 +155,7 @@ format() {
     cluster_id=$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   local scram=() p
   if [ "$security" = sasl_ssl ]; then
-    for p in $principals; do
+    for p in $(principals); do
       scram+=(--add-scram "SCRAM-SHA-512=[name=$p,password=$(cat "$secrets/$p.password")]")
     done
   fi
@@ -169,14 +170,12 @@ format() {
 # The ACL matrix comes from prahari-kafka-acls (libs/events: one line of AclCommand options
 # per grant); it is written once per start, and adding an ACL that exists is a no-op.
 acls() {
-  local cp=$1 line
-  "$root/.venv/bin/prahari-kafka-acls" --prefix "${PRAHARI_TOPIC_PREFIX:-}" | while read -r line; do
-    # shellcheck disable=SC2086  # one line holds several options
-    java -cp "$cp" org.apache.kafka.tools.AclCommand --bootstrap-server "127.0.0.1:$port" \
-      --command-config "$secrets/admin.properties" --add --force $line >>"$log" 2>&1 || {
-      echo "kafka.sh: AclCommand failed for: $line; see $log" >&2; exit 1
+  local cp=$1
+  "$root/.venv/bin/prahari-kafka-acls" --prefix "${PRAHARI_TOPIC_PREFIX:-}" |
+    java -cp "$cp" "$here/kafka/AddAcls.java" --bootstrap-server "127.0.0.1:$port" \
+      --command-config "$secrets/admin.properties" --add --force >>"$log" 2>&1 || {
+      echo "kafka.sh: writing the ACLs failed; see $log" >&2; exit 1
     }
-  done
 }
 
 start() {

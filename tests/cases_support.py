@@ -3,7 +3,9 @@ as, and calls that send a command with the case's current ETag."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.factories import BIHAR, SONBHADRA, UP
 from tests.support import CASES_URL, KAFKA, TOKEN_TRUST, bearer
 
 UNITS = str(Path(__file__).resolve().parents[1] / "infra" / "dev" / "units.json")
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "share_feed_consumer.py"
 KAIMUR, JHARKHAND = 200, 20
 SON_ROOM = Unit("UP-SON-DCR", "district_control_room", "control_room", UP, SONBHADRA)
 SQUAD = Unit("UP-SON-FS-1", "flying_squad", "reporter", UP, SONBHADRA)
@@ -89,3 +92,16 @@ async def do(
     assert status == 200, answer
     assert headers["ETag"] == f'"{answer["version"]}"'
     return answer
+
+
+async def run_example(state: int, prefix: str, env: dict[str, str]) -> dict[str, Any]:
+    """docs/examples/share_feed_consumer.py as a state's system would run it: its summary."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(EXAMPLE), "--state", str(state), "--prefix", prefix, "--idle-s", "2",
+        env={**env, "PATH": "/usr/bin:/bin"},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out = (await asyncio.wait_for(process.communicate(), 60))[0].decode()
+    assert process.returncode == 0, out
+    summary: dict[str, Any] = json.loads(out.splitlines()[-1])
+    return summary

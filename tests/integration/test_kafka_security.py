@@ -26,12 +26,13 @@ from aiokafka.helpers import create_ssl_context
 
 from prahari_audit.cli import main as audit_main
 from prahari_audit.topics import read_whole
-from prahari_events.acls import SERVICES, groups, reads
+from prahari_events.acls import SERVICES, groups, reads, state_principal
 from prahari_events.errors import ConfigError
 from prahari_events.kafka import KafkaAccess, Topics, check_replication, make_producer
-from tests.factories import SONBHADRA, STATION, UP
+from tests.cases_support import SON_ROOM, run_example
+from tests.factories import BIHAR, SONBHADRA, STATION, UP
 from tests.own_infra import OwnBroker, free_port_pair
-from tests.support import AUDIT_URL, eventually
+from tests.support import AUDIT_URL, bearer, eventually, read_topic
 from tests.system_support import call, running_system
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
@@ -137,6 +138,21 @@ async def test_each_service_reads_exactly_what_it_consumes_in_its_own_group(
         await _reads(access, reads(TOPICS, service)[0], groups(TOPICS, other)[0])
 
 
+async def test_a_partner_state_reads_its_own_feed_and_nothing_else(broker: OwnBroker) -> None:
+    access = broker.access(state_principal(BIHAR))
+    group = f"{state_principal(BIHAR)}-control-room"
+    readable = {spec.name for spec in TOPICS.specs() if await _reads(access, spec.name, group)}
+    assert readable == {TOPICS.share(BIHAR)}
+    # Nor may it join a group outside its own names (a service's, to take its partitions).
+    with pytest.raises(GroupAuthorizationFailedError):
+        await _reads(access, TOPICS.share(BIHAR), groups(TOPICS, "cases")[0])
+    # And it writes nothing: not even its own feed.
+    producer = make_producer(access, "bihar")
+    with pytest.raises(ClusterAuthorizationFailedError):
+        await producer.start()  # no idempotent producer id for a principal that writes nothing
+    await producer.stop()
+
+
 async def test_the_audit_principal_reads_every_topic(broker: OwnBroker) -> None:
     for spec in TOPICS.specs():
         assert await read_whole(broker.access("audit"), spec.name), spec.name
@@ -214,8 +230,23 @@ async def test_the_services_as_their_own_principals_take_a_report_to_an_sms(
 
         # intake published (intake), cases consumed and published (cases), intake followed
         # the case (intake's group), notify consumed it and sent the SMS (notify).
-        await eventually(case_opened, within=60)
+        opened = await eventually(case_opened, within=60)
         await eventually(lambda: _first(secure_system.sms.requests), within=60)
+
+        # Shared with Bihar: cases puts the case on Bihar's feed, and Bihar's system (the
+        # example of docs/, as the state-10 principal) reads it there.
+        case_url = f"{urls['cases']}/v1/cases/{opened['case_id']}"
+        async with http.get(case_url, headers=bearer(SON_ROOM)) as response:
+            etag = response.headers["ETag"]
+        share = {"state": BIHAR, "reason": "the truck is registered in Bihar"}
+        headers = {**bearer(SON_ROOM), "If-Match": etag}
+        async with http.post(f"{case_url}/shares", json=share, headers=headers) as response:
+            assert response.status == 200, await response.text()
+    # The seed and probe messages of this module's other tests (not CloudEvents: the example
+    # ignores them), then the case.
+    await read_topic(TOPICS.share(BIHAR), at_least=3, kafka=broker.access("admin"))
+    summary = await run_example(BIHAR, "", broker.env(state_principal(BIHAR)))
+    assert (summary["cases"], summary["snapshots"], summary["invalid"]) == (1, 1, 0), summary
 
     # The auditor's tool, as the audit principal, reads the report back from its topic.
     for name, value in broker.env("audit").items():

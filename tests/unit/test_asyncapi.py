@@ -28,11 +28,10 @@ def test_every_event_type_at_every_version_is_a_message_on_its_topic() -> None:
     registry = build_registry()
     doc = yaml.safe_load(DOC.read_text(encoding="utf-8"))
     assert doc["asyncapi"] == "3.0.0"
-    on_channels = {
-        ref["$ref"].rsplit("/", 1)[1]: channel["address"]
-        for channel in doc["channels"].values()
-        for ref in channel.get("messages", {}).values()
-    }
+    on_channels: dict[str, set[str]] = {}
+    for channel in doc["channels"].values():
+        for ref in channel.get("messages", {}).values():
+            on_channels.setdefault(ref["$ref"].rsplit("/", 1)[1], set()).add(channel["address"])
     expected = {
         message_name(name, version)
         for name in registry.names()
@@ -40,9 +39,15 @@ def test_every_event_type_at_every_version_is_a_message_on_its_topic() -> None:
     }
     assert set(doc["components"]["messages"]) == expected
     assert set(on_channels) == expected
-    assert on_channels["case.opened.v2"] == "prahari.cases.events"
-    assert on_channels["report.received.v1"] == "prahari.intake.reports"
-    assert on_channels["notification.sent.v1"] == "prahari.notify.events"
+    share = "prahari.share.{state}"
+    assert on_channels["case.opened.v2"] == {"prahari.cases.events", share}
+    assert on_channels["report.received.v1"] == {"prahari.intake.reports"}
+    assert on_channels["notification.sent.v1"] == {"prahari.notify.events"}
+    # A snapshot is only ever on a partner state's feed; watchlists are never on one.
+    assert on_channels["case.snapshot.v1"] == {share}
+    assert on_channels["watchlist.entry_added.v1"] == {"prahari.cases.events"}
+    parameter = doc["channels"]["shareFeed"]["parameters"]["state"]
+    assert set(parameter["enum"]) == {"2", "5", "6", "7", "8", "9", "10", "20", "22", "23"}
 
 
 def _validator(doc: dict[str, Any], message: str) -> Any:

@@ -7,6 +7,10 @@ principal writes only the topics it produces (and the dead-letter topic, which e
 consumer writes), reads only what it consumes, and joins only its own consumer groups; the
 audit principal reads every topic and writes none. Everything else is refused: the broker
 runs with `allow.everyone.if.no.acl.found=false`.
+
+Each partner state has a principal of its own (`state-<LGD code>`) for its systems: it
+reads its feed, `prahari.share.<code>`, in consumer groups named `state-<code>...`, and
+nothing else.
 """
 
 from __future__ import annotations
@@ -18,8 +22,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from prahari_events.kafka import Topics
+from prahari_events.lgd import AGREEMENT_STATES
 
 SERVICES = ("intake", "cases", "notify")
+
+
+def state_principal(state: int) -> str:
+    """The broker principal of a partner state's systems."""
+    return f"state-{state}"
+
+
+def principals() -> list[str]:
+    """Every principal but the admin: the SCRAM users infra/kafka.sh makes."""
+    return [*SERVICES, "audit", *(state_principal(s) for s in AGREEMENT_STATES)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +92,13 @@ def matrix(topics: Topics) -> list[Grant]:
     grants.append(
         Grant("audit", ("Read", "Describe"), (f"{topics.prefix}prahari.",), prefixed=True)
     )
+    for state in AGREEMENT_STATES:
+        principal = state_principal(state)
+        grants.append(Grant(principal, ("Read", "Describe"), (topics.share(state),)))
+        # Its consumer groups: any name its systems choose, under its own prefix.
+        grants.append(
+            Grant(principal, ("Read",), (), (f"{topics.prefix}{principal}",), prefixed=True)
+        )
     return grants
 
 
@@ -86,10 +108,14 @@ def markdown(topics: Topics) -> str:
         "| principal | writes | reads | consumer groups |",
         "|---|---|---|---|",
     ]
+    shares = set(topics.shares)
     for service in SERVICES:
+        written = [f"`{t}`" for t in topics.written_by(service) if t not in shares]
+        if shares & set(topics.written_by(service)):
+            written.append(f"every state's feed `{topics.share('<code>')}`")
         lines.append(
             f"| `{service}` | "
-            + ", ".join(f"`{t}`" for t in topics.written_by(service))
+            + ", ".join(written)
             + " | "
             + ", ".join(f"`{t}`" for t in reads(topics, service))
             + " | "
@@ -97,6 +123,12 @@ def markdown(topics: Topics) -> str:
             + " |"
         )
     lines.append(f"| `audit` | nothing | every topic named `{topics.prefix}prahari.*` | none |")
+    example = topics.share(AGREEMENT_STATES[1])
+    lines.append(
+        f"| `state-<code>`, one per state of the agreement | nothing | its own feed only,"
+        f" e.g. `{example}` for `{state_principal(AGREEMENT_STATES[1])}`"
+        f" | any named `{topics.prefix}state-<code>*` |"
+    )
     lines.append("| `admin` | super user: creates topics and writes these ACLs | all | all |")
     return "\n".join(lines) + "\n"
 
@@ -108,9 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--prefix", default=os.environ.get("PRAHARI_TOPIC_PREFIX", ""))
     parser.add_argument("--markdown", action="store_true", help="the table of docs/security.md")
+    parser.add_argument("--principals", action="store_true", help="the SCRAM users to make")
     args = parser.parse_args(argv)
     topics = Topics(args.prefix)
-    if args.markdown:
+    if args.principals:
+        print(" ".join(principals()))
+    elif args.markdown:
         sys.stdout.write(markdown(topics))
     else:
         for grant in matrix(topics):

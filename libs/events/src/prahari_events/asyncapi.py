@@ -19,8 +19,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
-from prahari_events.catalogue import PRODUCERS, build_registry, dataschema_of
+from prahari_events.catalogue import CASE_SNAPSHOT, PRODUCERS, build_registry, dataschema_of
 from prahari_events.kafka import Topics
+from prahari_events.lgd import AGREEMENT_STATES
 from prahari_events.registry import Registry, _EnvelopeSchema
 
 # Which topic carries each family of events.
@@ -107,7 +108,11 @@ def document(registry: Registry | None = None, topics: Topics | None = None) -> 
                                                "description": "the stream id"}}},
                 "x-dataschema": dataschema_of(name, version),
             }  # fmt: skip
-            by_channel.setdefault(_CHANNEL_OF[name.split(".", 1)[0]], []).append(key)
+            family = name.split(".", 1)[0]
+            if name != CASE_SNAPSHOT:
+                by_channel.setdefault(_CHANNEL_OF[family], []).append(key)
+            if family == "case":  # a partner state's feed: its cases' events, and snapshots
+                by_channel.setdefault("shareFeed", []).append(key)
     # Nested schemas the converter registered by reference (none today; kept if added).
     schemas.update(spec.to_dict().get("components", {}).get("schemas", {}))
     addresses = {
@@ -115,12 +120,27 @@ def document(registry: Registry | None = None, topics: Topics | None = None) -> 
         "intakeReplies": (topics.intake_replies, "intake", "SMS replies for notify to send."),
         "caseEvents": (topics.case_events, "cases", "Every case's events."),
         "notifyEvents": (topics.notify_events, "notify", "Every notification's events."),
+        "shareFeed": (
+            topics.share("{state}"),
+            "cases",
+            "One partner state's feed: the events of the cases shared with it or transferred"
+            " to it, from the moment it starts seeing each case (a case.snapshot of the whole"
+            " case, then the case's later events) to the event that ends its view. Only that"
+            " state's principal (state-<code>) may read it.",
+        ),
     }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for channel, (address, service, description) in addresses.items():
         refs = {m: {"$ref": f"#/components/messages/{m}"} for m in by_channel.get(channel, [])}
         channels[channel] = {"address": address, "description": description, "messages": refs}
+        if "{state}" in address:
+            channels[channel]["parameters"] = {
+                "state": {
+                    "description": "the partner state's LGD code",
+                    "enum": [str(state) for state in sorted(AGREEMENT_STATES)],
+                }
+            }
         operations[f"{service}Publishes{channel[0].upper()}{channel[1:]}"] = {
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel}"},

@@ -79,6 +79,9 @@ CASE_LINKED = "case.linked"
 CASE_REPORT_UNLINKED = "case.report_unlinked"
 CASE_SLA_BREACHED = "case.sla_breached"
 CASE_WATCHLIST_HIT = "case.watchlist_hit"
+# Published on a partner state's feed only (prahari.share.<state>), never stored in a stream.
+CASE_SNAPSHOT = "case.snapshot"
+SNAPSHOT_REASONS = ("shared", "transfer")
 WATCHLIST_ENTRY_ADDED = "watchlist.entry_added"
 WATCHLIST_ENTRY_CHANGED = "watchlist.entry_changed"
 WATCHLIST_ENTRY_REMOVED = "watchlist.entry_removed"
@@ -361,6 +364,21 @@ class CaseWatchlistHitV1(Schema):
     identifier = fields.Nested(_IdentifierSchema, required=True)
 
 
+class CaseSnapshotV1(Schema):
+    """The whole case as it stood when a partner state started to see it (a share, or a
+    transfer offered to it): the object `GET /v1/cases/{id}` returns, at the version of the
+    event that let the state in. Only on that state's feed, `prahari.share.<state>`; the
+    feed's later events of the case apply on top of it.
+
+    Its ce_id is derived from the event that let the state in, so a redelivered snapshot
+    keeps its id."""
+
+    case_id = fields.UUID(required=True)
+    for_state = fields.Integer(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(SNAPSHOT_REASONS))
+    case = fields.Dict(required=True, metadata={"description": "as GET /v1/cases/{id}"})
+
+
 class WatchlistEntryAddedV1(Schema):
     entry_id = fields.UUID(required=True)
     identifier = fields.Nested(_IdentifierSchema, required=True)
@@ -537,6 +555,7 @@ def build_registry() -> Registry:
     registry.register(CASE_REPORT_UNLINKED, {1: CaseReportUnlinkedV1})
     registry.register(CASE_SLA_BREACHED, {1: CaseSlaBreachedV1})
     registry.register(CASE_WATCHLIST_HIT, {1: CaseWatchlistHitV1})
+    registry.register(CASE_SNAPSHOT, {1: CaseSnapshotV1})
     registry.register(WATCHLIST_ENTRY_ADDED, {1: WatchlistEntryAddedV1})
     registry.register(WATCHLIST_ENTRY_CHANGED, {1: WatchlistEntryChangedV1})
     registry.register(WATCHLIST_ENTRY_REMOVED, {1: WatchlistEntryRemovedV1})

@@ -17,12 +17,13 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
+from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError, for_code
 from aiokafka.helpers import create_ssl_context
 
 from prahari_events.catalogue import dataschema_of, source_of
 from prahari_events.envelope import Envelope, iso
 from prahari_events.errors import ConfigError
+from prahari_events.lgd import AGREEMENT_STATES
 
 FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
@@ -136,12 +137,22 @@ class Topics:
         """A service's signed checkpoints: a topic of its own, one partition, in order."""
         return f"{self.prefix}prahari.{service}.checkpoints"
 
+    def share(self, state: int | str) -> str:
+        """The feed of one partner state (LGD code): the events of the cases shared with or
+        transferred to it, and nothing else; only that state's principal reads it. (A string
+        names the AsyncAPI channel's parameter.)"""
+        return f"{self.prefix}prahari.share.{state}"
+
+    @property
+    def shares(self) -> list[str]:
+        return [self.share(state) for state in AGREEMENT_STATES]
+
     def written_by(self, service: str) -> list[str]:
         """The topics a service writes: what it must find replicated before it starts (and
         what a broker's ACLs would let its principal write)."""
         own = {
             "intake": [self.reports, self.intake_replies],
-            "cases": [self.case_events, self.access, self.checkpoints("cases")],
+            "cases": [self.case_events, self.access, self.checkpoints("cases"), *self.shares],
             "notify": [self.notify_events, self.access, self.checkpoints("notify")],
         }
         return [*own[service], self.deadletter]
@@ -161,6 +172,7 @@ class Topics:
             TopicSpec(self.checkpoints("notify"), 1, FOREVER),
             # Dead letters are evidence too: kept until someone has dealt with them.
             TopicSpec(self.deadletter, 1, FOREVER),
+            *(TopicSpec(name, partitions, FOREVER) for name in self.shares),
         ]
 
 
@@ -174,15 +186,29 @@ async def create_topics(
     try:
         existing = set(await admin.list_topics())
         wanted = [s for s in specs if s.name not in existing]
-        for spec in wanted:
-            try:
-                configs = {**spec.configs, "min.insync.replicas": str(min_insync)}
-                await admin.create_topics(
-                    [NewTopic(spec.name, spec.partitions, replication, topic_configs=configs)]
-                )
-                created.append(spec.name)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between our listing and our request
+        if wanted:
+            # One request for all of them: a test's or a deployment's topics in one round
+            # trip to the controller, not one each. The answer carries an error per topic
+            # (aiokafka does not raise them).
+            response = await admin.create_topics(
+                [
+                    NewTopic(
+                        s.name,
+                        s.partitions,
+                        replication,
+                        topic_configs={**s.configs, "min.insync.replicas": str(min_insync)},
+                    )
+                    for s in wanted
+                ]
+            )
+            for name, code, *rest in response.topic_errors:
+                if code == 0:
+                    created.append(name)
+                elif code != TopicAlreadyExistsError.errno:
+                    # Another process creating it between our listing and our request is
+                    # fine; anything else (a bad setting, a refusal) is not.
+                    message = rest[0] if rest and rest[0] else for_code(code).__name__
+                    raise ConfigError(f"topic {name} not created: {message}")
         await _until_described(admin, [s.name for s in specs])
     finally:
         await admin.close()

@@ -12,6 +12,10 @@ import io
 from dataclasses import dataclass
 from importlib import resources
 
+# The states of the agreement Prahari serves (../shared/seed/): Uttar Pradesh and its nine
+# neighbours, by LGD code. Each has a feed of the cases shared with it (Topics.share).
+AGREEMENT_STATES = (9, 10, 20, 22, 6, 23, 2, 5, 8, 7)
+
 
 @dataclass(frozen=True, slots=True)
 class District:

@@ -22,6 +22,8 @@ class Settings:
     rumour_window: timedelta
     # How often the timer loop looks for deadlines that came.
     timer_poll_s: float
+    # How often the partner states' feeds look for new events when idle.
+    share_feed_poll_s: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,4 +36,5 @@ class Settings:
             sla=load_sla_policy(env.optional("PRAHARI_CASES_SLA_FILE")),
             rumour_window=timedelta(seconds=env.number("PRAHARI_CASES_RUMOUR_WINDOW_S", 259200)),
             timer_poll_s=env.number("PRAHARI_CASES_TIMER_POLL_S", 1.0),
+            share_feed_poll_s=env.number("PRAHARI_CASES_SHARE_FEED_POLL_S", 1.0),
         )

@@ -37,6 +37,7 @@ from prahari_cases.entrypoints.schemas import (
 )
 from prahari_cases.service_layer.commands import CaseCommands
 from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refresh_stale_views
+from prahari_cases.service_layer.share_feed import ShareFeed
 from prahari_cases.service_layer.timers import SlaClock
 from prahari_cases.service_layer.watchlist import WatchlistDesk
 from prahari_events import lgd, policy
@@ -398,11 +399,20 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         [],
         lambda: {(): float(clock.fired)},
     )
+    feed = ShareFeed(app[POOL], app[STORE], topics, poll_s=settings.share_feed_poll_s)
+    app[METRICS].add(
+        "prahari_share_feed_messages",
+        "Messages queued for partner states' feeds (prahari.share.<state>)",
+        "counter",
+        [],
+        lambda: {(): float(feed.queued)},
+    )
     # Cleanup runs in reverse: the consumer and the timers stop first, then the relay flushes
     # what they committed, then the producer and the pool close.
     async with (
         background(app, "outbox-relay", relay.run, relay.stop),
         checkpoints(app, settings.common, "cases"),
+        background(app, "share-feed", feed.run, feed.stop),
         background(app, "sla-timers", clock.run, clock.stop),
         background(app, "consumer", consumer.run, consumer.stop),
     ):
