@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import jsonschema_rs
 import requests
+import yaml
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from prahari_events import lgd
@@ -272,3 +274,11 @@ async def publish(topic: str, registry: Registry, envelopes: Sequence[Envelope])
             )
     finally:
         await producer.stop()
+
+
+def published_schema(message: str) -> Any:
+    """A validator of a message's body by the schema docs/asyncapi.yaml publishes for it."""
+    path = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    root = {"$ref": f"#/components/schemas/{message}", "components": doc["components"]}
+    return jsonschema_rs.Draft202012Validator(root)

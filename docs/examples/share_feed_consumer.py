@@ -64,6 +64,7 @@ class Schemas:
         self._by_uri = {
             message["x-dataschema"]: message["payload"]["$ref"].rsplit("/", 1)[1]
             for message in self._components["messages"].values()
+            if "x-dataschema" in message  # the versioned events (not access or checkpoints)
         }
         self._validators: dict[str, jsonschema_rs.Draft202012Validator] = {}
 

@@ -28,7 +28,7 @@ from prahari_events.telemetry import no_op_tracer
 from tests.cases_support import SON_ROOM, SQUAD, cases_settings, do
 from tests.factories import AUDITOR, report_envelope
 from tests.notify_support import notify_rig, until
-from tests.support import AUDIT_URL, KAFKA, bearer, publish, read_topic
+from tests.support import AUDIT_URL, KAFKA, bearer, publish, published_schema, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +134,10 @@ async def test_a_timeline_follows_a_case_into_notify(
     ]
     # CloudEvents too, like every event on Kafka.
     sources = set()
+    validator = published_schema("access.read")  # and as docs/asyncapi.yaml describes them
     for message in await read_topic(topics.access, at_least=2):
+        body = json.loads(message.value or b"")
+        assert validator.is_valid(body), list(validator.iter_errors(body))[:3]
         ce = {k: v.decode() for k, v in message.headers}
         assert (ce["ce_specversion"], ce["ce_type"]) == ("1.0", "access.read")
         assert datetime.fromisoformat(ce["ce_time"]).tzinfo is not None

@@ -4,6 +4,7 @@ hash chains alone find edits and deletions inside a stream; signed checkpoints f
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from prahari_events.keys import load_signing_key
 from prahari_events.outbox import OutboxRelay
 from prahari_events.store import EventStore, chain_hash
 from tests.factories import report_draft
-from tests.support import DATABASE_URL
+from tests.support import DATABASE_URL, published_schema, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -188,6 +189,11 @@ async def test_anchored_history_verifies_and_checkpoints_carry_only_changes(
     code, out = await _anchored_verify(schema, topics, key[1])
     assert code == 0, out
     assert "ok: 13 events in 3 streams, every hash chain intact; 2 signed checkpoints" in out
+    # As docs/asyncapi.yaml describes them.
+    validator = published_schema("checkpoint.signed")
+    for message in await read_topic(topics.checkpoints("cases"), at_least=2):
+        body = json.loads(message.value or b"")
+        assert validator.is_valid(body), list(validator.iter_errors(body))[:3]
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ def test_every_event_type_at_every_version_is_a_message_on_its_topic() -> None:
         message_name(name, version)
         for name in registry.names()
         for version in registry.schemas(name)
-    }
+    } | {"access.read", "checkpoint.signed"}  # records, not versioned events
     assert set(doc["components"]["messages"]) == expected
     assert set(on_channels) == expected
     share = "prahari.share.{state}"
@@ -46,6 +46,8 @@ def test_every_event_type_at_every_version_is_a_message_on_its_topic() -> None:
     # A snapshot is only ever on a partner state's feed; watchlists are never on one.
     assert on_channels["case.snapshot.v1"] == {share}
     assert on_channels["watchlist.entry_added.v1"] == {"prahari.cases.events"}
+    assert on_channels["access.read"] == {"prahari.access"}
+    assert on_channels["checkpoint.signed"] == {"prahari.{service}.checkpoints"}
     parameter = doc["channels"]["shareFeed"]["parameters"]["state"]
     assert set(parameter["enum"]) == {"2", "5", "6", "7", "8", "9", "10", "20", "22", "23"}
 

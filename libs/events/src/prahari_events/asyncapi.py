@@ -58,6 +58,72 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
 }  # fmt: skip
 
 
+# The access log and the checkpoints are CloudEvents too, but not envelopes of a versioned
+# event type: no ce_dataschema.
+RECORD_HEADERS: dict[str, Any] = {
+    **CLOUDEVENT_HEADERS,
+    "required": [h for h in CLOUDEVENT_HEADERS["required"] if h != "ce_dataschema"],
+}
+_NULLABLE_INT = {"type": ["integer", "null"]}
+_HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+# One row of a service's access_log, as reads.py publishes it.
+ACCESS_READ: dict[str, Any] = {
+    "type": "object",
+    "description": "Who read what: one row of a service's access log",
+    "required": [
+        "service", "id", "at", "unit_id", "role", "kind", "state", "district", "what",
+        "case_id", "detail", "trace_id",
+    ],
+    "properties": {
+        "service": {"type": "string", "enum": ["cases", "notify"]},
+        "id": {"type": "integer", "description": "the row's id in that service's log"},
+        "at": {"type": "string", "format": "date-time"},
+        "unit_id": {"type": "string"},
+        "role": {"type": "string"},
+        "kind": {"type": "string"},
+        "state": _NULLABLE_INT,
+        "district": _NULLABLE_INT,
+        "what": {"type": "string", "description": "what was read, e.g. case, case.events"},
+        "case_id": {"type": ["string", "null"], "format": "uuid"},
+        "detail": {"type": "object"},
+        "trace_id": {"type": ["string", "null"]},
+    },
+}  # fmt: skip
+# A signed checkpoint, as checkpoints.py makes it (docs/security.md).
+CHECKPOINT_SIGNED: dict[str, Any] = {
+    "type": "object",
+    "description": "A service's signed checkpoint: the heads of the streams changed since the"
+    " previous one, chained to it by digest, signed with Ed25519",
+    "required": [
+        "format", "service", "seq", "upto", "made_at", "events", "prev", "heads", "digest",
+        "kid", "signature",
+    ],
+    "properties": {
+        "format": {"const": 1},
+        "service": {"type": "string", "enum": ["cases", "notify"]},
+        "seq": {"type": "integer", "minimum": 1},
+        "upto": {"type": "string", "pattern": "^[0-9]+:[0-9]+$",
+                 "description": "the global position reached: transaction id:position"},
+        "made_at": {"type": "string", "format": "date-time"},
+        "events": {"type": "integer", "minimum": 1},
+        "prev": _HEX64,
+        "heads": {
+            "type": "array",
+            "description": "[stream id, version, hash (hex)] of each stream changed",
+            "items": {
+                "type": "array",
+                "prefixItems": [{"type": "string"}, {"type": "integer"}, _HEX64],
+                "minItems": 3,
+                "maxItems": 3,
+            },
+        },
+        "digest": _HEX64,
+        "kid": {"type": "string"},
+        "signature": {"type": "string", "description": "Ed25519, base64"},
+    },
+}  # fmt: skip
+
+
 def _first_paragraph(doc: str | None) -> str:
     return " ".join((doc or "").strip().split("\n\n")[0].split())
 
@@ -145,6 +211,40 @@ def document(registry: Registry | None = None, topics: Topics | None = None) -> 
             "action": "send",
             "channel": {"$ref": f"#/channels/{channel}"},
             "messages": [{"$ref": f"#/channels/{channel}/messages/{m}"} for m in refs],
+        }
+    schemas["RecordHeaders"] = RECORD_HEADERS
+    schemas["access.read"] = ACCESS_READ
+    schemas["checkpoint.signed"] = CHECKPOINT_SIGNED
+    for name, summary in (
+        ("access.read", "who read what, from a service's access log"),
+        ("checkpoint.signed", "a service's signed checkpoint"),
+    ):
+        messages[name] = {
+            "name": name,
+            "title": name,
+            "summary": summary,
+            "contentType": "application/json",
+            "headers": {"$ref": "#/components/schemas/RecordHeaders"},
+            "payload": {"$ref": f"#/components/schemas/{name}"},
+        }
+    channels["access"] = {
+        "address": topics.access,
+        "description": "Who read what, from the access logs of cases and notify; keyed by"
+        " case id (or the unit's id for a read of no one case).",
+        "messages": {"access.read": {"$ref": "#/components/messages/access.read"}},
+    }
+    channels["checkpoints"] = {
+        "address": topics.checkpoints("{service}"),
+        "description": "A service's signed checkpoints, in order, one partition; keyed by"
+        " the service. prahari-audit verify folds them (docs/security.md).",
+        "parameters": {"service": {"enum": ["cases", "notify"]}},
+        "messages": {"checkpoint.signed": {"$ref": "#/components/messages/checkpoint.signed"}},
+    }
+    for channel, message in (("access", "access.read"), ("checkpoints", "checkpoint.signed")):
+        operations[f"servicesPublish{channel.title()}"] = {
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel}"},
+            "messages": [{"$ref": f"#/channels/{channel}/messages/{message}"}],
         }
     channels["deadletter"] = {
         "address": topics.deadletter,
