@@ -135,7 +135,7 @@ async def test_the_error_codes(cases: Client, open_case: Any) -> None:
     status, answer, _ = await call(
         cases, "POST", path, SON_ROOM, {"unit_id": "BR-KAI-FS-1"}, etag='"1"'
     )
-    assert (status, list(answer["error"]["fields"])) == (400, ["unit_id"])
+    assert (status, list(answer["error"]["fields"])) == (422, ["unit_id"])
     status, answer, _ = await call(
         cases,
         "POST",
@@ -344,7 +344,7 @@ async def test_lists_filter_search_and_page(cases: Client, open_case: Any) -> No
         query = f"limit=2&cursor={body['next']}"
     assert seen == list(reversed(ids))
     status, body, _ = await call(cases, "GET", "/v1/cases?cursor=bm90LWEtY3Vyc29y", SON_ROOM)
-    assert (status, list(body["error"]["fields"])) == (400, ["cursor"])
+    assert (status, list(body["error"]["fields"])) == (422, ["cursor"])
     status, body, _ = await call(cases, "GET", "/v1/cases?status=lost&limit=0", SON_ROOM)
     assert (status, set(body["error"]["fields"])) == (400, {"status", "limit"})
 

@@ -84,64 +84,78 @@ def _with(kind: str, **changes: Any) -> dict[str, Any]:
 _DROP = object()
 
 
+def rule_broken(report: dict[str, Any], bad_paths: set[str]) -> tuple[Any, set[str], int]:
+    """A row whose fields are each well-formed but break a rule the document states in
+    words (an LGD code not in the directory, a moment in the future, a rule between
+    fields): 422, with the same body naming each field."""
+    return report, bad_paths, 422
+
+
+BAD_REPORTS: list[tuple[Any, ...]] = [
+    (_with("rumour", type="picnic"), {"type"}),
+    (_with("rumour", state="nine"), {"state"}),
+    rule_broken(_with("rumour", district=99999), {"district"}),
+    (_with("rumour", district=None), {"district"}),
+    (_with("rumour", description=""), {"description"}),
+    (_with("rumour", occurred_at="2024-04-11T09:30:00"), {"occurred_at"}),  # no zone
+    rule_broken(_with("rumour", occurred_at="2999-01-01T00:00:00+00:00"), {"occurred_at"}),
+    (_with("rumour", occurred_at=_DROP), {"occurred_at"}),
+    (_with("rumour", colour="red"), {"colour"}),  # unknown fields are refused
+    (_with("rumour", type="x", state="y", extra=1), {"type", "state", "extra"}),
+    rule_broken(_with("rumour", rumour__handle=_DROP), {"rumour.post_url"}),
+    rule_broken(
+        _with("rumour", rumour__first_seen_at="2999-01-01T00:00:00+00:00"),
+        {"rumour.first_seen_at"},
+    ),
+    (_with("rumour", rumour__screenshot_sha256="abc"), {"rumour.screenshot_sha256"}),
+    (_with("rumour", rumour__estimated_reach=-5), {"rumour.estimated_reach"}),
+    rule_broken(_with("rumour", seizure=EXAMPLES["seizure"]["seizure"]), {"seizure"}),
+    rule_broken(_with("seizure", seizure=_DROP), {"seizure"}),
+    (_with("seizure", seizure__quantity=-3), {"seizure.quantity"}),
+    (_with("seizure", seizure__quantity=0), {"seizure.quantity"}),
+    rule_broken(_with("seizure", seizure__unit="kg"), {"seizure.unit"}),
+    (_with("seizure", seizure__value_inr=-1), {"seizure.value_inr"}),
+    (_with("seizure", seizure__agency="vigilantes"), {"seizure.agency"}),
+    rule_broken(_with("seizure", seizure__place__district=184), {"seizure.place.district"}),
+    rule_broken(_with("seizure", seizure__place__district=99999), {"seizure.place.district"}),
+    rule_broken(_with("seizure", location={"latitude": 25.3}), {"location.latitude"}),
+    (
+        _with("seizure", location={"latitude": 51.5, "longitude": -0.1}),
+        {"location.latitude", "location.longitude"},
+    ),
+    (
+        _with("smuggling_tip", smuggling_tip__vehicles=["not a plate"]),
+        {"smuggling_tip.vehicles.0"},
+    ),
+    rule_broken(
+        _with("smuggling_tip", smuggling_tip__route__to={"state": 9, "district": 200}),
+        {"smuggling_tip.route.to.district"},
+    ),
+    (_with("smuggling_tip", smuggling_tip__commodity="tea"), {"smuggling_tip.commodity"}),
+    (_with("intelligence", intelligence__area="dangerous"), {"intelligence.area"}),
+    (_with("incident", incident__injured=-1), {"incident.injured"}),
+    # Control characters anywhere in the text: named, never a 202 that dead-letters.
+    (_with("rumour", description="अफवाह \x00 फैल रही"), {"description"}),
+    (_with("rumour", description="terminal \x1b[2J wipe"), {"description"}),
+    (_with("rumour", rumour__handle="@user\x07"), {"rumour.handle"}),
+]
+
+
 @pytest.mark.parametrize(
-    ("report", "bad_paths"),
-    [
-        (_with("rumour", type="picnic"), {"type"}),
-        (_with("rumour", state="nine"), {"state"}),
-        (_with("rumour", district=99999), {"district"}),
-        (_with("rumour", district=None), {"district"}),
-        (_with("rumour", description=""), {"description"}),
-        (_with("rumour", occurred_at="2024-04-11T09:30:00"), {"occurred_at"}),  # no zone
-        (_with("rumour", occurred_at="2999-01-01T00:00:00+00:00"), {"occurred_at"}),
-        (_with("rumour", occurred_at=_DROP), {"occurred_at"}),
-        (_with("rumour", colour="red"), {"colour"}),  # unknown fields are refused
-        (_with("rumour", type="x", state="y", extra=1), {"type", "state", "extra"}),
-        (_with("rumour", rumour__handle=_DROP), {"rumour.post_url"}),
-        (
-            _with("rumour", rumour__first_seen_at="2999-01-01T00:00:00+00:00"),
-            {"rumour.first_seen_at"},
-        ),
-        (_with("rumour", rumour__screenshot_sha256="abc"), {"rumour.screenshot_sha256"}),
-        (_with("rumour", rumour__estimated_reach=-5), {"rumour.estimated_reach"}),
-        (_with("rumour", seizure=EXAMPLES["seizure"]["seizure"]), {"seizure"}),
-        (_with("seizure", seizure=_DROP), {"seizure"}),
-        (_with("seizure", seizure__quantity=-3), {"seizure.quantity"}),
-        (_with("seizure", seizure__quantity=0), {"seizure.quantity"}),
-        (_with("seizure", seizure__unit="kg"), {"seizure.unit"}),
-        (_with("seizure", seizure__value_inr=-1), {"seizure.value_inr"}),
-        (_with("seizure", seizure__agency="vigilantes"), {"seizure.agency"}),
-        (_with("seizure", seizure__place__district=184), {"seizure.place.district"}),
-        (_with("seizure", seizure__place__district=99999), {"seizure.place.district"}),
-        (_with("seizure", location={"latitude": 25.3}), {"location.latitude"}),
-        (
-            _with("seizure", location={"latitude": 51.5, "longitude": -0.1}),
-            {"location.latitude", "location.longitude"},
-        ),
-        (
-            _with("smuggling_tip", smuggling_tip__vehicles=["not a plate"]),
-            {"smuggling_tip.vehicles.0"},
-        ),
-        (
-            _with("smuggling_tip", smuggling_tip__route__to={"state": 9, "district": 200}),
-            {"smuggling_tip.route.to.district"},
-        ),
-        (_with("smuggling_tip", smuggling_tip__commodity="tea"), {"smuggling_tip.commodity"}),
-        (_with("intelligence", intelligence__area="dangerous"), {"intelligence.area"}),
-        (_with("incident", incident__injured=-1), {"incident.injured"}),
-        # Control characters anywhere in the text: named, never a 202 that dead-letters.
-        (_with("rumour", description="अफवाह \x00 फैल रही"), {"description"}),
-        (_with("rumour", description="terminal \x1b[2J wipe"), {"description"}),
-        (_with("rumour", rumour__handle="@user\x07"), {"rumour.handle"}),
-    ],
+    ("report", "bad_paths", "status"),
+    [row if len(row) == 3 else (*row, 400) for row in BAD_REPORTS],
 )
-async def test_bad_fields_get_400_naming_each_one(
-    client: TestClient[Any, Any], topics: Topics, report: dict[str, Any], bad_paths: set[str]
+async def test_bad_fields_get_400_or_422_naming_each_one(
+    client: TestClient[Any, Any],
+    topics: Topics,
+    report: dict[str, Any],
+    bad_paths: set[str],
+    status: int,
 ) -> None:
     response = await client.post("/v1/reports", json=report, headers=filing(STATE_ROOM))
-    assert response.status == 400, await response.text()
+    assert response.status == status, await response.text()
     body = await response.json()
-    assert body["error"]["code"] == "invalid_input"
+    assert body["error"]["code"] == ("invalid_input" if status == 400 else "unprocessable")
     assert paths(body["error"]["fields"]) == bad_paths
     assert await read_topic(topics.reports, at_least=0, within=0.5) == []
 

@@ -31,6 +31,14 @@ class InvalidInput(PrahariError):
     code = "invalid_input"
 
 
+class Unprocessable(InvalidInput):
+    """Well-formed, as the API's document describes it, but not acceptable as it stands: an
+    LGD code not in the directory, a district of another state, a unit not in the
+    directory, a moment in the future. The rules the document can only state in words."""
+
+    code = "unprocessable"
+
+
 class IdempotencyKeyReused(InvalidInput):
     """The same Idempotency-Key came back with a different request."""
 

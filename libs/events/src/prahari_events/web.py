@@ -33,6 +33,7 @@ from prahari_events.errors import (
     Replayed,
     Unauthenticated,
     Unavailable,
+    Unprocessable,
 )
 from prahari_events.metrics import METRICS, Metrics, metrics_middleware, serve_metrics
 from prahari_events.telemetry import current_carrier, span_from
@@ -47,6 +48,7 @@ READY_CHECKS = web.AppKey("ready_checks", dict[str, Check])
 
 _STATUS: dict[type[PrahariError], int] = {
     IdempotencyKeyReused: 422,
+    Unprocessable: 422,
     InvalidInput: 400,
     Unauthenticated: 401,
     Forbidden: 403,
@@ -94,7 +96,7 @@ def api_spec(
     description: str,
     schemas: Mapping[str, Schema | type[Schema]],
     *,
-    openapi_version: str = "3.0.3",
+    openapi_version: str = "3.1.0",
 ) -> APISpec:
     """A service's OpenAPI document to add its paths to: the units' bearer token as the
     security scheme ("unitToken"), and the error body ("Error") with `schemas` as components."""
@@ -111,6 +113,60 @@ def api_spec(
     for name, schema in {**schemas, "Error": ErrorSchema}.items():
         spec.components.schema(name, schema=schema)
     return spec
+
+
+# _CONTROL as a JSON Schema pattern (ECMA-262 and Python read \\uXXXX alike).
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+
+
+UNPROCESSABLE = (
+    "well-formed, but breaking a rule this document states in words (each bad field named"
+    " in `fields`): an LGD code not in the directory or a district of another state, a unit"
+    " not in the directory, a moment in the future or outside 2000-2099, a rule between"
+    " fields, a cursor not from this API"
+)
+
+
+def finished(document: dict[str, Any]) -> dict[str, Any]:
+    """A service's document as served: what load_input refuses in every field, said where
+    a generated client can see it. Every free-text string (no format, enum or pattern of
+    its own) gets the pattern that excludes control characters; every operation that
+    answers 400 for a malformed field also documents 422 for a rule the document can only
+    state in words (see `Rule`)."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            kind = node.get("type")
+            text = kind == "string" or (isinstance(kind, list) and "string" in kind)
+            if text and not {"format", "enum", "pattern", "const"} & node.keys():
+                node["pattern"] = NO_CONTROL_CHARACTERS
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document.get("components", {}).get("schemas", {}))
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            walk(operation.get("parameters", []))
+            # Whatever reads input may also answer 422 (load_input, Unprocessable).
+            responses = operation.get("responses", {})
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            if "400" in responses and "422" not in responses:
+                responses["422"] = {"description": UNPROCESSABLE, "content": error}
+            # Whatever takes a body may also refuse it whole (error_middleware, read_json_object).
+            if "requestBody" in operation:
+                responses.setdefault(
+                    "413", {"description": "the body is over the service's limit", "content": error}
+                )
+                responses.setdefault(
+                    "415",
+                    {"description": "Content-Type must be application/json", "content": error},
+                )
+    return document
 
 
 def signed_webhook_headers() -> list[dict[str, Any]]:
@@ -300,12 +356,38 @@ def _control_fields(data: Any, path: str = "") -> dict[str, list[str]]:
     return found
 
 
+class Rule(str):
+    """The message of a rule between fields (a schema's `validates_schema`), which an API
+    document states in words or not at all. marshmallow runs such rules only once every
+    field is well-formed, so a request that breaks nothing else is answered 422, not 400:
+    its shape is what the document allows."""
+
+
+def rule(message: str) -> Rule:
+    return Rule(message)
+
+
 # What this system can be asked about: the 2024 elections and whatever comes after them for
 # a while. Beyond these, a moment is a typo or a probe (year 9999 at -12:00 is not even a
 # time PostgreSQL or Python can hold in UTC).
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# A rule the document states in words (a date-time's format cannot bound it): 422.
 _OUT_OF_RANGE = "must be between 2000-01-01 and 2099-12-31"
+
+
+class WholeNumber(fields.Integer):
+    """An integer in a JSON body, as JSON Schema's `integer` means one: 7 or 7.0 (a number
+    with no fraction; some JSON writers send every number so), never "7", true or 7.5."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.pop("strict", None)
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
 
 
 class Moment(fields.AwareDateTime):
@@ -316,9 +398,9 @@ class Moment(fields.AwareDateTime):
         try:
             in_utc = moment.astimezone(UTC)
         except OverflowError:
-            raise ValidationError(_OUT_OF_RANGE) from None
+            raise ValidationError(rule(_OUT_OF_RANGE)) from None
         if not EARLIEST <= in_utc < LATEST:
-            raise ValidationError(_OUT_OF_RANGE)
+            raise ValidationError(rule(_OUT_OF_RANGE))
         return moment
 
 
@@ -328,12 +410,21 @@ class Day(fields.Date):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         day = super()._deserialize(value, attr, data, **kwargs)
         if not EARLIEST.date() <= day < LATEST.date():
-            raise ValidationError(_OUT_OF_RANGE)
+            raise ValidationError(rule(_OUT_OF_RANGE))
         return day
 
 
+def _only_rules(messages: Any) -> bool:
+    if isinstance(messages, dict):
+        return all(_only_rules(m) for m in messages.values())
+    if isinstance(messages, list):
+        return all(_only_rules(m) for m in messages)
+    return isinstance(messages, Rule)
+
+
 def load_input(schema: Schema, data: Any, message: str = "invalid input") -> dict[str, Any]:
-    """Load request data with a marshmallow schema, or a 400 naming each bad field."""
+    """Load request data with a marshmallow schema, or a 400 naming each bad field (422 when
+    every field is well-formed and only a rule between them is broken)."""
     controls = _control_fields(data)
     if controls:
         raise InvalidInput(message, fields=controls)
@@ -342,6 +433,8 @@ def load_input(schema: Schema, data: Any, message: str = "invalid input") -> dic
     except ValidationError as exc:
         messages = exc.messages
         fields = dict(messages) if isinstance(messages, dict) else {"_body": messages}
+        if _only_rules(fields):
+            raise Unprocessable(message, fields=fields) from None
         raise InvalidInput(message, fields=fields) from None
     return loaded
 

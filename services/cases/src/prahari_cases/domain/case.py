@@ -24,7 +24,7 @@ from prahari_cases.domain import sla
 from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.sla import Durations
 from prahari_events.envelope import JSON, Actor, Envelope, iso
-from prahari_events.errors import InvalidInput, InvalidTransition
+from prahari_events.errors import InvalidTransition, Unprocessable
 from prahari_events.policy import Area, CaseAccess
 
 # Case ids are derived from report ids, so however often a report is delivered, it can only
@@ -496,7 +496,7 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
     match command:
         case cmd.Assign(assignee=assignee, note=note):
             if assignee.ref.state != case.state:
-                raise InvalidInput(
+                raise Unprocessable(
                     "a case is assigned to a unit of its owner's state",
                     fields={"unit_id": [f"{assignee.ref.unit_id} is not a unit of {case.state}"]},
                 )
@@ -529,7 +529,7 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
             return [ev.Escalated(cid, case.level.value, Level.STATE.value, reason)]
         case cmd.Share(partner=partner, reason=reason):
             if partner == case.place:
-                raise InvalidInput(
+                raise Unprocessable(
                     "the case's owner already has it", fields={"state": ["the owner's own place"]}
                 )
             if any(s.partner == partner for s in case.shares):
@@ -542,7 +542,7 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
             return [ev.ShareRevoked(cid, share.partner)]
         case cmd.RequestTransfer(to=to, reason=reason):
             if to == case.place:
-                raise InvalidInput(
+                raise Unprocessable(
                     "the case is already owned there", fields={"district": ["the current owner"]}
                 )
             if case.transfer is not None:
@@ -561,7 +561,7 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
             if case.transfer is not None:
                 raise _refuse(case, command, "a transfer is pending: withdraw it before closing")
             if duplicate_of == cid:
-                raise InvalidInput(
+                raise Unprocessable(
                     "a case is not a duplicate of itself", fields={"duplicate_of": ["this case"]}
                 )
             return [ev.Closed(cid, disposition, summary, duplicate_of)]
@@ -576,7 +576,7 @@ def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PL
                 raise _refuse(case, command, "the report that opened the case stays with it")
             attached = next((r for r in case.linked_reports if r.report_id == report_id), None)
             if attached is None:
-                raise InvalidInput(
+                raise Unprocessable(
                     "no such report in this case",
                     fields={"report_id": [f"{report_id} is not attached to this case"]},
                 )

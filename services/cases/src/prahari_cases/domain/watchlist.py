@@ -15,7 +15,7 @@ from prahari_cases.domain import identifiers as ids
 from prahari_cases.domain.identifiers import Identifier
 from prahari_events import catalogue as c
 from prahari_events.envelope import JSON, Envelope, iso
-from prahari_events.errors import InvalidInput, InvalidTransition
+from prahari_events.errors import InvalidTransition, Unprocessable
 from prahari_events.policy import UnitRef
 
 _ENTRY_IDS = uuid.UUID("0d3b5f4e-7a43-4d9e-9a57-2f0c8b1e6a11")
@@ -46,7 +46,7 @@ def normalise(kind: str, value: str) -> Identifier:
     else:
         normal = None
     if normal is None:
-        raise InvalidInput(
+        raise Unprocessable(
             f"not a {kind} this system can match", fields={"value": [f"not a {kind}"]}
         )
     return Identifier(kind, normal)
@@ -185,7 +185,7 @@ def decide(entry: Entry | None, command: Add | Change | Remove, now: datetime) -
         if entry is not None:
             return []  # added already (a retried request)
         if command.expires_at <= now:
-            raise InvalidInput("the entry would expire at once", fields={"expires_at": ["past"]})
+            raise Unprocessable("the entry would expire at once", fields={"expires_at": ["past"]})
         return [
             EntryAdded(
                 command.entry_id,

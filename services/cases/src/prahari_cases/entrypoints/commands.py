@@ -14,7 +14,7 @@ from prahari_cases.domain import commands as cmd
 from prahari_cases.domain.events import Attachment
 from prahari_cases.entrypoints import schemas as s
 from prahari_cases.service_layer.commands import AssignTo, Request
-from prahari_events.errors import InvalidInput
+from prahari_events.errors import InvalidInput, Unprocessable
 from prahari_events.lgd import Directory
 from prahari_events.policy import Area
 
@@ -43,13 +43,14 @@ class Endpoint:
 def _area(data: dict[str, Any], places: Directory) -> Area:
     problems = places.problems(data["state"], data.get("district"))
     if problems:
-        raise InvalidInput("unknown state or district", fields=problems)
+        raise Unprocessable("unknown state or district", fields=problems)
     return Area(data["state"], data.get("district"))
 
 
 def _revoked_state(path: Mapping[str, str]) -> int:
     text = path["state"]
-    if not text.isdigit() or len(text) > 5:
+    # As the document says: an integer from 1 to 99999 (an LGD code's range).
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 99_999:
         raise InvalidInput("not a state code", fields={"state": ["an LGD state code"]})
     return int(text)
 

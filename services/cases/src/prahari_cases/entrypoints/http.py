@@ -45,7 +45,7 @@ from prahari_events.auth import Unit
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
-from prahari_events.errors import Forbidden, InvalidInput, NotFound
+from prahari_events.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from prahari_events.kafka import Topics
 from prahari_events.metrics import METRICS
 from prahari_events.reads import READS, AccessLog
@@ -180,7 +180,8 @@ def decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
             raise ValueError("naive")
         return moment, uuid.UUID(ident)
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise InvalidInput(
+        # Opaque to the document (a string): a rule it states in words, hence 422.
+        raise Unprocessable(
             "invalid cursor", fields={"cursor": ["not a cursor from this API"]}
         ) from None
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from prahari_cases.entrypoints import schemas as s
 from prahari_cases.entrypoints.commands import Endpoint
-from prahari_events.web import api_spec, error_response, uuid_path
+from prahari_events.web import api_spec, error_response, finished, uuid_path
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "/assignment": {"unit_id": "UP-SON-FS-1", "note": "नाका चेकिंग करें, ट्रक बिहार की ओर"},
@@ -74,7 +74,12 @@ def _command(endpoint: Endpoint) -> dict[str, Any]:
     ]
     if endpoint.path == "/shares/{state}":
         parameters.append(
-            {"in": "path", "name": "state", "required": True, "schema": {"type": "integer"}}
+            {
+                "in": "path",
+                "name": "state",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 99_999},
+            }
         )
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
@@ -332,4 +337,4 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
         by_path.setdefault(endpoint.path, {})[endpoint.method.lower()] = _command(endpoint)
     for path, operations in by_path.items():
         spec.path(path=f"/v1/cases/{{case_id}}{path}", operations=operations)
-    return spec.to_dict()
+    return finished(spec.to_dict())

@@ -3,6 +3,7 @@ Unknown fields are refused, not dropped. The OpenAPI document is generated from 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -17,7 +18,7 @@ from prahari_events.catalogue import (
     SEIZURE_UNITS,
     WATCHLIST_KINDS,
 )
-from prahari_events.web import Day, Moment
+from prahari_events.web import Day, Moment, WholeNumber, rule
 
 STATUSES = ("open", "assigned", "acknowledged", "reported", "closed")
 LGD_CODE = validate.Range(min=1, max=99_999)
@@ -32,13 +33,13 @@ class Strict(Schema):
 
 def _state(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
     kwargs.setdefault("metadata", {"description": "LGD state code"})
-    return fields.Integer(strict=strict, validate=LGD_CODE, **kwargs)
+    return (WholeNumber if strict else fields.Integer)(validate=LGD_CODE, **kwargs)
 
 
 def _district(*, strict: bool = True, **kwargs: Any) -> fields.Integer:
     """strict: in a JSON body a number must be a number; a query string is all text."""
     kwargs.setdefault("metadata", {"description": "LGD district code"})
-    return fields.Integer(strict=strict, validate=LGD_CODE, **kwargs)
+    return (WholeNumber if strict else fields.Integer)(validate=LGD_CODE, **kwargs)
 
 
 class AssignmentRequest(Strict):
@@ -63,7 +64,7 @@ class Attachment(Strict):
         required=True,
         validate=validate.Regexp(r"^[a-z]+/[a-z0-9.+-]+$", error="a media type, e.g. image/jpeg"),
     )
-    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**12))
+    size = WholeNumber(required=True, validate=validate.Range(min=0, max=10**12))
 
 
 class NoteRequest(Strict):
@@ -86,16 +87,17 @@ class FieldReportRequest(Strict):
 class SeizureRequest(Strict):
     category = fields.String(required=True, validate=validate.OneOf(COMMODITIES))
     quantity = fields.Float(
-        required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False)
+        required=True,
+        allow_nan=False,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"exclusiveMinimum": 0},  # apispec drops min_inclusive
     )
     unit = fields.String(
         required=True,
         validate=validate.OneOf(sorted(set(SEIZURE_UNITS.values()))),
         metadata={"description": "the category's unit: liquor in litres, drugs in kg, ..."},
     )
-    value_inr = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0, max=10**13)
-    )
+    value_inr = WholeNumber(required=True, validate=validate.Range(min=0, max=10**13))
     agency = fields.String(required=True, validate=validate.OneOf(AGENCIES))
     fir_number = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
     police_station = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
@@ -111,7 +113,7 @@ class SeizureRequest(Strict):
     def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
         expected = SEIZURE_UNITS.get(data.get("category", ""))
         if expected and data.get("unit") != expected:
-            raise ValidationError(f"{data['category']} is counted in {expected}", "unit")
+            raise ValidationError(rule(f"{data['category']} is counted in {expected}"), "unit")
 
 
 class ReasonRequest(Strict):
@@ -148,9 +150,9 @@ class ClosureRequest(Strict):
     def _duplicate_names_its_original(self, data: dict[str, Any], **_: Any) -> None:
         duplicate = data.get("disposition") == "duplicate"
         if duplicate and data.get("duplicate_of") is None:
-            raise ValidationError("a duplicate names the case it duplicates", "duplicate_of")
+            raise ValidationError(rule("a duplicate names the case it duplicates"), "duplicate_of")
         if not duplicate and data.get("duplicate_of") is not None:
-            raise ValidationError("only a duplicate names another case", "duplicate_of")
+            raise ValidationError(rule("only a duplicate names another case"), "duplicate_of")
 
 
 class UnlinkRequest(Strict):
@@ -190,15 +192,25 @@ class CaseListQuery(Strict):
     )
 
 
+_DIMENSION = "(?:" + "|".join(DIMENSIONS) + ")"
+GROUP_BY = f"^{_DIMENSION}(?:,{_DIMENSION}){{0,{len(DIMENSIONS) - 1}}}$"
+
+
 class _GroupBy(fields.String):
     """A comma-separated subset of the tally's dimensions: category,state,district,day."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})["pattern"] = GROUP_BY
+        super().__init__(**kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        names = [n.strip() for n in super()._deserialize(value, attr, data, **kwargs).split(",")]
-        unknown = [n for n in names if n not in DIMENSIONS]
-        if unknown or len(set(names)) != len(names):
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(GROUP_BY, text):
             raise ValidationError(f"a comma-separated subset of {', '.join(DIMENSIONS)}")
-        return ",".join(names)
+        names = text.split(",")
+        if len(set(names)) != len(names):
+            raise ValidationError(rule("each dimension at most once"))
+        return text
 
 
 class SeizureStatsQuery(Strict):
@@ -300,6 +312,7 @@ class _IdentifierJson(Schema):
 
 class _LinkedReportJson(Schema):
     report_id = fields.UUID(required=True)
+    identifiers = fields.List(fields.Nested(_IdentifierJson), required=True)
     report_type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
     description = fields.String(required=True)
     state = fields.Integer(required=True)

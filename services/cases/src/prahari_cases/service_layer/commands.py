@@ -31,11 +31,11 @@ from prahari_events.errors import (
     ConcurrencyError,
     Forbidden,
     IdempotencyKeyReused,
-    InvalidInput,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     Unavailable,
+    Unprocessable,
 )
 from prahari_events.store import EventStore
 from prahari_events.units import UnitDirectory
@@ -162,7 +162,7 @@ class CaseCommands:
             return request
         found = self._units.get(policy.UnitRef(case.state, request.unit_id))
         if found is None:
-            raise InvalidInput(
+            raise Unprocessable(
                 "no such unit in the case owner's state",
                 fields={"unit_id": [f"no unit {request.unit_id} in state {case.state}"]},
             )

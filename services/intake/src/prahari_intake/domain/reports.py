@@ -11,7 +11,7 @@ from typing import Any
 from prahari_events.auth import Unit
 from prahari_events.catalogue import REPORT_RECEIVED
 from prahari_events.envelope import Draft, Jurisdiction, iso
-from prahari_events.errors import Forbidden, InvalidInput
+from prahari_events.errors import Forbidden, Unprocessable
 from prahari_events.lgd import Directory
 
 # Field devices' clocks drift; a time a little in the future is a clock, not a lie.
@@ -39,7 +39,7 @@ def stream_for(report_id: uuid.UUID) -> str:
 def file_report(command: FileReport, unit: Unit, directory: Directory, now: datetime) -> Draft:
     problems = _problems(command, directory, now)
     if problems:
-        raise InvalidInput("the report has invalid fields", fields=problems)
+        raise Unprocessable("the report has invalid fields", fields=problems)
     if not unit.may_write(command.state, command.district):
         raise Forbidden(
             f"unit {unit.unit_id} may not report for state {command.state}"

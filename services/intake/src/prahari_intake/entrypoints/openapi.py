@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from prahari_events.catalogue import REPORT_TYPES
-from prahari_events.web import api_spec, error_response, signed_webhook_headers, uuid_path
+from prahari_events.web import api_spec, error_response, finished, signed_webhook_headers, uuid_path
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_intake.entrypoints.inbound_sms import InboundSms
 from prahari_intake.entrypoints.schemas import ReportRequest
@@ -154,15 +154,26 @@ def build() -> dict[str, Any]:
                     "404": error_response("intake's SMS channel is not configured"),
                     "409": error_response("this exact request was answered already (a replay)"),
                     "422": {
-                        "description": "not filed: the reply sent says why and how",
-                        "content": {"application/json": {"schema": "SmsAnswer"}},
+                        "description": "not filed: the reply sent says why and how (an"
+                        " SmsAnswer); or, before any reply, a field breaking a rule stated"
+                        " in words, such as received_at outside 2000-2099 (an Error)",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "anyOf": [
+                                        {"$ref": "#/components/schemas/SmsAnswer"},
+                                        {"$ref": "#/components/schemas/Error"},
+                                    ]
+                                }
+                            }
+                        },
                     },
                     "503": error_response("the event log did not acknowledge; retry", retry=True),
                 },
             }
         },
     )
-    return _one_schema_per_type(spec.to_dict())
+    return finished(_one_schema_per_type(spec.to_dict()))
 
 
 def _one_schema_per_type(doc: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from marshmallow import (
 )
 
 from prahari_events.catalogue import AGENCIES, COMMODITIES, REPORT_TYPES, SEIZURE_UNITS
-from prahari_events.web import Moment
+from prahari_events.web import Moment, Rule, WholeNumber, rule
 
 PLATFORMS = (
     "whatsapp",
@@ -63,15 +63,43 @@ class Strict(Schema):
         unknown = RAISE
 
 
+# What may separate a registration's parts as people write them: spaces, dots and dashes
+# (only these: the document's pattern must accept exactly what this field does).
+_SEPARATORS = r"[ .-]"
+
+
 def _clean_vehicle(value: str) -> str:
-    return re.sub(r"[\s\-.]", "", value).upper()
+    return re.sub(_SEPARATORS, "", value).upper()
+
+
+# A post's address: http(s), a host name or address, a port, the rest without spaces or
+# control characters. A pattern the document publishes as it is, so that what a generated
+# client sends is exactly what is accepted (ECMA-262 and Python read it alike).
+POST_URL = (
+    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?"
+    r"(?:[/?#][^\s\u0000-\u001F\u007F-\u009F]*)?$"
+)
+
+
+# The same, as a JSON Schema pattern for what Vehicle accepts before it cleans the value.
+_SEP = f"{_SEPARATORS}*"
+VEHICLE_PATTERN = (
+    rf"^(?:{_SEP}[A-Za-z]){{2}}(?:{_SEP}[0-9]){{1,2}}(?:{_SEP}[A-Za-z]){{0,3}}"
+    rf"(?:{_SEP}[0-9]){{1,4}}{_SEP}$"
+)
 
 
 class Vehicle(fields.String):
     """A vehicle registration; spaces and dashes are dropped, letters upper-cased."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {}).setdefault("pattern", VEHICLE_PATTERN)
+        super().__init__(**kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = _clean_vehicle(super()._deserialize(value, attr, data, **kwargs))
+        text = super()._deserialize(value, attr, data, **kwargs)
+        # ASCII first: upper() would make a Turkish dotless i an I.
+        text = _clean_vehicle(text) if text.isascii() else ""
         if not _VEHICLE.match(text):
             raise ValidationError("not an Indian vehicle registration, e.g. UP64AB1234")
         return text
@@ -91,11 +119,11 @@ def persons() -> fields.List[dict[str, Any]]:
 
 
 class Place(Strict):
-    state = fields.Integer(
-        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD state code"}
+    state = WholeNumber(
+        required=True, validate=LGD_CODE, metadata={"description": "LGD state code"}
     )
-    district = fields.Integer(
-        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
+    district = WholeNumber(
+        required=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
 
 
@@ -111,18 +139,24 @@ class Location(Strict):
     @validates_schema
     def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("latitude") is None) != (data.get("longitude") is None):
-            raise ValidationError("give latitude and longitude together", "latitude")
+            raise ValidationError(rule("give latitude and longitude together"), "latitude")
 
 
 class Rumour(Strict):
     platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
-    post_url = fields.Url(load_default=None, schemes={"http", "https"})
+    post_url = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(max=2000),
+            validate.Regexp(POST_URL, error="an http or https URL of the post"),
+        ],
+    )
     handle = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
     language = fields.String(required=True, validate=validate.Regexp(_LANGUAGE))
     excerpt = fields.String(load_default=None, validate=validate.Length(max=2000))
     first_seen_at = Moment(required=True)
-    estimated_reach = fields.Integer(
-        load_default=None, strict=True, validate=validate.Range(min=0, max=2_000_000_000)
+    estimated_reach = WholeNumber(
+        load_default=None, validate=validate.Range(min=0, max=2_000_000_000)
     )
     screenshot_sha256 = fields.String(
         load_default=None,
@@ -132,7 +166,7 @@ class Rumour(Strict):
     @validates_schema
     def _url_or_handle(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("post_url") and not data.get("handle"):
-            raise ValidationError("give the post URL or the account handle", "post_url")
+            raise ValidationError(rule("give the post URL or the account handle"), "post_url")
 
 
 class Route(Strict):
@@ -150,8 +184,8 @@ class SmugglingTip(Strict):
 
 class SeizurePlace(Strict):
     check_post = fields.String(load_default=None, validate=validate.Length(max=200))
-    district = fields.Integer(
-        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
+    district = WholeNumber(
+        required=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
     latitude = fields.Float(
         load_default=None, allow_nan=False, validate=validate.Range(min=6.0, max=38.0)
@@ -164,14 +198,15 @@ class SeizurePlace(Strict):
 class Seizure(Strict):
     category = fields.String(required=True, validate=validate.OneOf(COMMODITIES))
     quantity = fields.Float(
-        required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False)
+        required=True,
+        allow_nan=False,
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"exclusiveMinimum": 0},  # apispec drops min_inclusive
     )
     unit = fields.String(
         required=True, validate=validate.OneOf(sorted(set(SEIZURE_UNITS.values())))
     )
-    value_inr = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0, max=10**13)
-    )
+    value_inr = WholeNumber(required=True, validate=validate.Range(min=0, max=10**13))
     place = fields.Nested(SeizurePlace, required=True)
     vehicles = vehicles()
     persons = persons()
@@ -192,7 +227,7 @@ class Seizure(Strict):
     def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
         expected = SEIZURE_UNITS.get(data.get("category", ""))
         if expected and data.get("unit") != expected:
-            raise ValidationError(f"{data['category']} is counted in {expected}", "unit")
+            raise ValidationError(rule(f"{data['category']} is counted in {expected}"), "unit")
 
 
 class Intelligence(Strict):
@@ -206,9 +241,7 @@ class Intelligence(Strict):
 
 class Incident(Strict):
     category = fields.String(required=True, validate=validate.OneOf(INCIDENT_CATEGORIES))
-    injured = fields.Integer(
-        load_default=0, strict=True, validate=validate.Range(min=0, max=100_000)
-    )
+    injured = WholeNumber(load_default=0, validate=validate.Range(min=0, max=100_000))
     persons = persons()
 
 
@@ -228,11 +261,11 @@ class ReportRequest(Strict):
         validate=validate.Length(min=1, max=5000),
         metadata={"description": "What happened, in Hindi or English"},
     )
-    state = fields.Integer(
-        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD state code"}
+    state = WholeNumber(
+        required=True, validate=LGD_CODE, metadata={"description": "LGD state code"}
     )
-    district = fields.Integer(
-        required=True, strict=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
+    district = WholeNumber(
+        required=True, validate=LGD_CODE, metadata={"description": "LGD district code"}
     )
     occurred_at = Moment(required=True)
     location = fields.Nested(Location, load_default=None)
@@ -244,13 +277,13 @@ class ReportRequest(Strict):
 
     @validates_schema
     def _one_detail_object_matching_the_type(self, data: dict[str, Any], **_: Any) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Rule]] = {}
         kind = data.get("type")
         for name in TYPE_SCHEMAS:
             if name == kind and data.get(name) is None:
-                errors[name] = [f"a {name} report needs its {name} object"]
+                errors[name] = [rule(f"a {name} report needs its {name} object")]
             elif name != kind and data.get(name) is not None:
-                errors[name] = [f"only the {kind} object goes with a {kind} report"]
+                errors[name] = [rule(f"only the {kind} object goes with a {kind} report")]
         if errors:
             raise ValidationError(errors)
 

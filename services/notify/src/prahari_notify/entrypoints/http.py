@@ -41,6 +41,7 @@ from prahari_events.web import (
     json_response,
     load_input,
     parse_json_object,
+    rule,
 )
 from prahari_events.webhooks import check_signature
 from prahari_notify.adapters import store
@@ -83,7 +84,7 @@ class _Query(Schema):
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("case_id") is None) == (data.get("state") is None):
-            raise ValidationError("give case_id or state", "case_id")
+            raise ValidationError(rule("give case_id or state"), "case_id")
 
 
 class _Receipt(Schema):

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields
 
-from prahari_events.web import api_spec, error_response, signed_webhook_headers, uuid_path
+from prahari_events.web import api_spec, error_response, finished, signed_webhook_headers, uuid_path
 
 
 class _Open(Schema):
@@ -112,4 +112,4 @@ def build(query: Schema, receipt: Schema) -> dict[str, Any]:
             }
         },
     )
-    return spec.to_dict()
+    return finished(spec.to_dict())
