@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaConnectionError
 from prahari_events.errors import InvalidInput, InvalidTransition, Unavailable
 from prahari_events.runtime import background
 from prahari_events.telemetry import _demote_startup_noise
-from prahari_events.transient import Throttle, is_transient
+from prahari_events.transient import Throttle, is_transient, poll
 from prahari_events.web import READY_CHECKS
 
 
@@ -120,3 +120,32 @@ def test_the_group_coordinators_start_up_message_is_not_an_error() -> None:
     real = record("aiokafka.consumer.group_coordinator", "Error sending JoinGroupRequest")
     assert _demote_startup_noise(real)
     assert real.levelno == logging.ERROR
+
+
+async def test_a_polling_loop_retries_a_passing_failure_and_stops_when_asked() -> None:
+    stopping = asyncio.Event()
+    calls: list[int] = []
+
+    async def step() -> int:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionResetError("the database restarted")
+        if len(calls) == 3:
+            stopping.set()
+        return 5 if len(calls) == 2 else 0  # a full batch: again at once
+
+    log = logging.getLogger("test")
+    await asyncio.wait_for(
+        poll(step, stopping=stopping, poll_s=0.001, batch=5, what="test", log=log), 5
+    )
+    assert len(calls) == 3
+
+
+async def test_a_polling_loop_lets_a_bug_through() -> None:
+    async def step() -> int:
+        raise ValueError("a bug, for the supervisor to report")
+
+    with pytest.raises(ValueError, match="a bug"):
+        await poll(
+            step, stopping=asyncio.Event(), poll_s=0.001, batch=5, what="x", log=logging.getLogger()
+        )

@@ -8,8 +8,11 @@ while the outage lasts, one log line per interval says so instead of one per req
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -58,3 +61,33 @@ class Throttle:
             return None
         self._last[key] = now
         return self._held.pop(key, 0)
+
+
+async def poll(
+    step: Callable[[], Awaitable[int]],
+    *,
+    stopping: asyncio.Event,
+    poll_s: float,
+    batch: int,
+    what: str,
+    log: logging.Logger,
+    max_backoff_s: float = 30.0,
+) -> None:
+    """Run `step` (which returns how much it did) until `stopping` is set: again at once
+    after a full batch, after `poll_s` otherwise; after a passing failure, after a backoff
+    that doubles up to `max_backoff_s`. Anything else is a bug, for the supervising loop
+    (runtime.background) to report and restart."""
+    backoff = poll_s
+    while not stopping.is_set():
+        try:
+            done = await step()
+            backoff = poll_s
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning(f"{what} interrupted, retrying", extra={"fields": {"error": repr(exc)}})
+            done = 0
+            backoff = min(backoff * 2, max_backoff_s)
+        if done < batch:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), backoff)

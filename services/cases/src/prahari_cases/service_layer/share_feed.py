@@ -11,7 +11,6 @@ at least once, and a consumer de-duplicates by ce_id as on every topic. The glob
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Collection
@@ -27,7 +26,7 @@ from prahari_events.envelope import Draft, Envelope
 from prahari_events.kafka import Topics, envelope_headers
 from prahari_events.lgd import AGREEMENT_STATES
 from prahari_events.store import EventStore
-from prahari_events.transient import is_transient
+from prahari_events.transient import poll
 
 log = logging.getLogger("prahari.cases.share_feed")
 _CASE_STREAM = "case-"
@@ -58,22 +57,14 @@ class ShareFeed:
         self._stopping.set()
 
     async def run(self) -> None:
-        backoff = self._poll_s
-        while not self._stopping.is_set():
-            try:
-                read = await self.feed_once()
-                backoff = self._poll_s
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning(
-                    "share feed interrupted, retrying", extra={"fields": {"error": repr(exc)}}
-                )
-                read = 0
-                backoff = min(backoff * 2, 30.0)
-            if read < self._batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
+        await poll(
+            self.feed_once,
+            stopping=self._stopping,
+            poll_s=self._poll_s,
+            batch=self._batch,
+            what="share feed",
+            log=log,
+        )
 
     async def feed_once(self) -> int:
         """Queue the feeds' messages for one batch of events; returns how many were read."""

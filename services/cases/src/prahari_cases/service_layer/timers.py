@@ -8,7 +8,6 @@ processes never fire one timer twice."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 import asyncpg
@@ -20,7 +19,7 @@ from prahari_events.db import Conn
 from prahari_events.envelope import utcnow
 from prahari_events.errors import ConcurrencyError
 from prahari_events.store import EventStore
-from prahari_events.transient import is_transient
+from prahari_events.transient import is_transient, poll
 
 log = logging.getLogger("prahari.cases.timers")
 
@@ -49,20 +48,14 @@ class SlaClock:
         self._stopping.set()
 
     async def run(self) -> None:
-        backoff = self._poll_s
-        while not self._stopping.is_set():
-            try:
-                claimed = await self.fire_due()
-                backoff = self._poll_s
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                log.warning("timers interrupted, retrying", extra={"fields": {"error": repr(exc)}})
-                claimed = 0
-                backoff = min(backoff * 2, 30.0)
-            if claimed < self._batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
+        await poll(
+            self.fire_due,
+            stopping=self._stopping,
+            poll_s=self._poll_s,
+            batch=self._batch,
+            what="timers",
+            log=log,
+        )
 
     async def fire_due(self) -> int:
         """Fire what is due now; returns how many timers were claimed."""
