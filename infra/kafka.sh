@@ -162,7 +162,9 @@ format() {
   # --standalone: a quorum of this node alone; a cluster member's quorum is static.
   local mode=(--standalone)
   [ -z "$voters" ] || mode=()
-  java -cp "$cp" kafka.tools.StorageTool format "${mode[@]}" -g -t "$cluster_id" \
+  # --cluster-id=: an id is base64url and may begin with "-", which "-t <id>" would read as
+  # an option (one cluster start in 64 failed so).
+  java -cp "$cp" kafka.tools.StorageTool format "${mode[@]}" -g --cluster-id="$cluster_id" \
     -c "$props" "${scram[@]}" >>"$log" 2>&1
   echo "$security" >"$data/.prahari-security"
 }
