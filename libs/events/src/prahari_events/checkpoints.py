@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from prahari_events.db import Conn
 from prahari_events.envelope import iso, utcnow
 from prahari_events.errors import ConfigError
+from prahari_events.kafka import cloudevent_headers
 from prahari_events.keys import (
     key_id,
     load_signing_key,
@@ -45,8 +46,9 @@ from prahari_events.keys import (
     trusted_keys,
     write_new_key,
 )
+from prahari_events.outbox import OutboxMessage, enqueue
 from prahari_events.registry import canonical_json
-from prahari_events.store import AFTER, OUTBOX_CHANNEL, Position
+from prahari_events.store import AFTER, Position
 
 log = logging.getLogger("prahari.checkpoints")
 
@@ -177,26 +179,18 @@ class Checkpointer:
                 digest,
             )
             event_id = uuid.uuid5(uuid.NAMESPACE_URL, f"prahari:checkpoint:{self._service}:{seq}")
-            # A CloudEvent like every event (docs/versioning.md).
-            headers = [
-                ["ce_specversion", "1.0"],
-                ["ce_id", str(event_id)],
-                ["ce_type", "checkpoint.signed"],
-                ["ce_source", f"/prahari/{self._service}"],
-                ["ce_time", iso(utcnow())],
-                ["ce_subject", f"checkpoint-{seq}"],
-                ["content-type", "application/json"],
-            ]
-            await conn.execute(
-                "INSERT INTO outbox (event_id, topic, key, value, headers)"
-                " VALUES ($1, $2, $3, $4, $5::jsonb)",
-                event_id,
-                self._topic,
-                self._service,
-                canonical_json(doc),
-                headers,
+            # A CloudEvent like every message (docs/versioning.md).
+            headers = cloudevent_headers(
+                id=str(event_id),
+                type="checkpoint.signed",
+                source=f"/prahari/{self._service}",
+                time=iso(utcnow()),
+                subject=f"checkpoint-{seq}",
             )
-            await conn.execute("SELECT pg_notify($1, current_schema())", OUTBOX_CHANNEL)
+            await enqueue(
+                conn,
+                [OutboxMessage(event_id, self._topic, self._service, canonical_json(doc), headers)],
+            )
         self.made += 1
         return doc
 

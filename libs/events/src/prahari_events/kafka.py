@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -329,6 +330,32 @@ def make_producer(kafka: KafkaAccess, client_id: str) -> AIOKafkaProducer:
     )
 
 
+def cloudevent_headers(
+    *, id: str, type: str, source: str, time: str, subject: str, dataschema: str | None = None
+) -> list[tuple[str, bytes]]:
+    """The CloudEvents 1.0 attributes of a message, Kafka binding in binary mode: for
+    every message Prahari publishes (events, checkpoints; the access log writes the same
+    in SQL, reads.py)."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", id.encode()),
+        ("ce_type", type.encode()),
+        ("ce_source", source.encode()),
+        ("ce_time", time.encode()),
+        ("ce_subject", subject.encode()),
+    ]
+    if dataschema is not None:
+        headers.append(("ce_dataschema", dataschema.encode()))
+    headers.append(("content-type", b"application/json"))
+    return headers
+
+
+def headers_json(headers: Sequence[tuple[str, bytes]]) -> str:
+    """Headers as an outbox row keeps them: JSON text of [name, value] pairs (a list of
+    pairs would bind as one more dimension of an array)."""
+    return json.dumps([[k, v.decode()] for k, v in headers])
+
+
 def envelope_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
     """Headers a consumer can route and trace by without decoding the body: the CloudEvents
     1.0 Kafka binding in binary mode (the `ce_` attributes; the body, the envelope, is the
@@ -337,15 +364,15 @@ def envelope_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
 
     A list, not a tuple: OpenTelemetry's aiokafka instrumentation only injects into lists.
     """
-    headers = [
-        ("ce_specversion", b"1.0"),
-        ("ce_id", str(envelope.event_id).encode()),
-        ("ce_type", envelope.type.encode()),
-        ("ce_source", source_of(envelope.type).encode()),
-        ("ce_time", iso(envelope.occurred_at).encode()),
-        ("ce_subject", envelope.stream_id.encode()),
-        ("ce_dataschema", dataschema_of(envelope.type, envelope.version).encode()),
-        ("content-type", b"application/json"),
+    headers = cloudevent_headers(
+        id=str(envelope.event_id),
+        type=envelope.type,
+        source=source_of(envelope.type),
+        time=iso(envelope.occurred_at),
+        subject=envelope.stream_id,
+        dataschema=dataschema_of(envelope.type, envelope.version),
+    )
+    headers += [
         ("event-type", envelope.type.encode()),
         ("event-version", str(envelope.version).encode()),
         ("event-id", str(envelope.event_id).encode()),

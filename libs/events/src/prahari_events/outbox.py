@@ -11,16 +11,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from prahari_events.db import Conn
+from prahari_events.kafka import headers_json
 from prahari_events.store import OUTBOX_CHANNEL
 from prahari_events.transient import Throttle, is_transient
 
 log = logging.getLogger("prahari.outbox")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message for the relay to publish, other than an appended event's (those are
+    written by append_events): a checkpoint, a partner state's feed message."""
+
+    event_id: uuid.UUID
+    topic: str
+    key: str
+    value: bytes
+    headers: Sequence[tuple[str, bytes]]
+
+
+async def enqueue(conn: Conn, messages: Sequence[OutboxMessage]) -> None:
+    """Write messages to the outbox inside the caller's transaction, and wake the relay at
+    commit (NOTIFY is transactional)."""
+    if not messages:
+        return
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, value, headers)"
+        " SELECT e, t, k, v, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[],"
+        " $4::bytea[], $5::text[]) AS u(e, t, k, v, h)",
+        [m.event_id for m in messages],
+        [m.topic for m in messages],
+        [m.key for m in messages],
+        [m.value for m in messages],
+        [headers_json(m.headers) for m in messages],
+    )
+    await conn.execute("SELECT pg_notify($1, current_schema())", OUTBOX_CHANNEL)
 
 
 class OutboxRelay:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ import asyncpg
 from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Envelope, utcnow
 from prahari_events.errors import ConcurrencyError
-from prahari_events.kafka import envelope_headers
+from prahari_events.kafka import envelope_headers, headers_json
 from prahari_events.registry import Registry
 from prahari_events.telemetry import current_carrier
 
@@ -122,8 +121,7 @@ class EventStore:
             recorded_at,
             [self._registry.encode(e) for e in envelopes],
             publish_to,
-            # As JSON text: a list of pairs would bind as a two-dimensional array.
-            [json.dumps([[k, v.decode()] for k, v in envelope_headers(e)]) for e in envelopes]
+            [headers_json(envelope_headers(e)) for e in envelopes]
             if publish_to is not None
             else None,
         )

@@ -11,6 +11,7 @@ at least once, and a consumer de-duplicates by ce_id as on every topic. The glob
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Collection
@@ -18,13 +19,13 @@ from collections.abc import Collection
 import asyncpg
 
 from prahari_cases.adapters import share_feed
-from prahari_cases.adapters.share_feed import Message
 from prahari_cases.domain.case import Case, evolve, replay
 from prahari_cases.domain.feeds import Delivery, deliveries
 from prahari_events import catalogue
 from prahari_events.envelope import Draft, Envelope
 from prahari_events.kafka import Topics, envelope_headers
 from prahari_events.lgd import AGREEMENT_STATES
+from prahari_events.outbox import OutboxMessage, enqueue
 from prahari_events.store import EventStore
 from prahari_events.transient import poll
 
@@ -74,7 +75,7 @@ class ShareFeed:
             if not batch:
                 return 0
             cases: dict[str, Case | None] = {}
-            messages: list[Message] = []
+            messages: list[OutboxMessage] = []
             for _, event in batch:
                 if not event.stream_id.startswith(_CASE_STREAM):
                     continue
@@ -87,20 +88,25 @@ class ShareFeed:
                     )
                 before = cases[event.stream_id]
                 case = cases[event.stream_id] = evolve(before, event)
+                plain: OutboxMessage | None = None  # the event's bytes, made once
                 for delivery in deliveries(before, case):
                     if delivery.state not in self._states:
                         self.no_feed += 1
                         continue
-                    messages.append(self._message(event, case, delivery))
-            await share_feed.queue(conn, messages)
+                    topic = self._topics.share(delivery.state)
+                    if delivery.snapshot:
+                        snapshot = self._snapshot(event, case, delivery)
+                        messages.append(self._message(snapshot, topic))
+                    else:
+                        plain = plain or self._message(event, topic)
+                        messages.append(dataclasses.replace(plain, topic=topic))
+            await enqueue(conn, messages)
             await share_feed.advance(conn, batch[-1][0])
         self.queued += len(messages)
         return len(batch)
 
-    def _message(self, event: Envelope, case: Case, delivery: Delivery) -> Message:
-        topic = self._topics.share(delivery.state)
-        envelope = event if not delivery.snapshot else self._snapshot(event, case, delivery)
-        return Message(
+    def _message(self, envelope: Envelope, topic: str) -> OutboxMessage:
+        return OutboxMessage(
             envelope.event_id,
             topic,
             envelope.stream_id,
