@@ -154,9 +154,18 @@ def finished(document: dict[str, Any]) -> dict[str, Any]:
             walk(operation.get("parameters", []))
             # Whatever reads input may also answer 422 (load_input, Unprocessable).
             responses = operation.get("responses", {})
-            error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-            if "400" in responses and "422" not in responses:
+            ref = {"$ref": "#/components/schemas/Error"}
+            error = {"application/json": {"schema": ref}}
+            unprocessable = responses.get("422")
+            if "400" in responses and unprocessable is None:
                 responses["422"] = {"description": UNPROCESSABLE, "content": error}
+            elif "400" in responses and unprocessable is not None:
+                # A 422 of the operation's own (a reused Idempotency-Key, an SMS not filed):
+                # the rules' 422 too, with the error body if its own body is another.
+                unprocessable["description"] += f"; or {UNPROCESSABLE}"
+                body = unprocessable["content"]["application/json"]
+                if body["schema"] != ref:
+                    body["schema"] = {"anyOf": [body["schema"], ref]}
             # Whatever takes a body may also refuse it whole (error_middleware, read_json_object).
             if "requestBody" in operation:
                 responses.setdefault(
@@ -363,10 +372,6 @@ class Rule(str):
     its shape is what the document allows."""
 
 
-def rule(message: str) -> Rule:
-    return Rule(message)
-
-
 # What this system can be asked about: the 2024 elections and whatever comes after them for
 # a while. Beyond these, a moment is a typo or a probe (year 9999 at -12:00 is not even a
 # time PostgreSQL or Python can hold in UTC).
@@ -381,7 +386,6 @@ class WholeNumber(fields.Integer):
     with no fraction; some JSON writers send every number so), never "7", true or 7.5."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.pop("strict", None)
         super().__init__(strict=True, **kwargs)
 
     def _validated(self, value: Any) -> int:
@@ -398,9 +402,9 @@ class Moment(fields.AwareDateTime):
         try:
             in_utc = moment.astimezone(UTC)
         except OverflowError:
-            raise ValidationError(rule(_OUT_OF_RANGE)) from None
+            raise ValidationError(Rule(_OUT_OF_RANGE)) from None
         if not EARLIEST <= in_utc < LATEST:
-            raise ValidationError(rule(_OUT_OF_RANGE))
+            raise ValidationError(Rule(_OUT_OF_RANGE))
         return moment
 
 
@@ -410,7 +414,7 @@ class Day(fields.Date):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         day = super()._deserialize(value, attr, data, **kwargs)
         if not EARLIEST.date() <= day < LATEST.date():
-            raise ValidationError(rule(_OUT_OF_RANGE))
+            raise ValidationError(Rule(_OUT_OF_RANGE))
         return day
 
 

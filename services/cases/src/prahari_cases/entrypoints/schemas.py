@@ -18,7 +18,7 @@ from prahari_events.catalogue import (
     SEIZURE_UNITS,
     WATCHLIST_KINDS,
 )
-from prahari_events.web import Day, Moment, WholeNumber, rule
+from prahari_events.web import Day, Moment, Rule, WholeNumber
 
 STATUSES = ("open", "assigned", "acknowledged", "reported", "closed")
 LGD_CODE = validate.Range(min=1, max=99_999)
@@ -113,7 +113,7 @@ class SeizureRequest(Strict):
     def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
         expected = SEIZURE_UNITS.get(data.get("category", ""))
         if expected and data.get("unit") != expected:
-            raise ValidationError(rule(f"{data['category']} is counted in {expected}"), "unit")
+            raise ValidationError(Rule(f"{data['category']} is counted in {expected}"), "unit")
 
 
 class ReasonRequest(Strict):
@@ -150,9 +150,9 @@ class ClosureRequest(Strict):
     def _duplicate_names_its_original(self, data: dict[str, Any], **_: Any) -> None:
         duplicate = data.get("disposition") == "duplicate"
         if duplicate and data.get("duplicate_of") is None:
-            raise ValidationError(rule("a duplicate names the case it duplicates"), "duplicate_of")
+            raise ValidationError(Rule("a duplicate names the case it duplicates"), "duplicate_of")
         if not duplicate and data.get("duplicate_of") is not None:
-            raise ValidationError(rule("only a duplicate names another case"), "duplicate_of")
+            raise ValidationError(Rule("only a duplicate names another case"), "duplicate_of")
 
 
 class UnlinkRequest(Strict):
@@ -209,7 +209,7 @@ class _GroupBy(fields.String):
             raise ValidationError(f"a comma-separated subset of {', '.join(DIMENSIONS)}")
         names = text.split(",")
         if len(set(names)) != len(names):
-            raise ValidationError(rule("each dimension at most once"))
+            raise ValidationError(Rule("each dimension at most once"))
         return text
 
 

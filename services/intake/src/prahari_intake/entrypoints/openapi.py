@@ -100,8 +100,6 @@ def build() -> dict[str, Any]:
                     "400": error_response("invalid fields, each named"),
                     **common_errors,
                     "409": error_response("a request with this key is still in flight", retry=True),
-                    "413": error_response("the body is too large"),
-                    "415": error_response("the body is not application/json"),
                     "422": error_response("the Idempotency-Key was used for a different report"),
                     "428": error_response("no Idempotency-Key"),
                     "503": error_response("the event log did not acknowledge; retry", retry=True),
@@ -154,19 +152,8 @@ def build() -> dict[str, Any]:
                     "404": error_response("intake's SMS channel is not configured"),
                     "409": error_response("this exact request was answered already (a replay)"),
                     "422": {
-                        "description": "not filed: the reply sent says why and how (an"
-                        " SmsAnswer); or, before any reply, a field breaking a rule stated"
-                        " in words, such as received_at outside 2000-2099 (an Error)",
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "anyOf": [
-                                        {"$ref": "#/components/schemas/SmsAnswer"},
-                                        {"$ref": "#/components/schemas/Error"},
-                                    ]
-                                }
-                            }
-                        },
+                        "description": "not filed: the reply sent says why and how",
+                        "content": {"application/json": {"schema": "SmsAnswer"}},
                     },
                     "503": error_response("the event log did not acknowledge; retry", retry=True),
                 },

@@ -20,7 +20,7 @@ from marshmallow import (
 )
 
 from prahari_events.catalogue import AGENCIES, COMMODITIES, REPORT_TYPES, SEIZURE_UNITS
-from prahari_events.web import Moment, Rule, WholeNumber, rule
+from prahari_events.web import Moment, Rule, WholeNumber
 
 PLATFORMS = (
     "whatsapp",
@@ -139,7 +139,7 @@ class Location(Strict):
     @validates_schema
     def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("latitude") is None) != (data.get("longitude") is None):
-            raise ValidationError(rule("give latitude and longitude together"), "latitude")
+            raise ValidationError(Rule("give latitude and longitude together"), "latitude")
 
 
 class Rumour(Strict):
@@ -166,7 +166,7 @@ class Rumour(Strict):
     @validates_schema
     def _url_or_handle(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("post_url") and not data.get("handle"):
-            raise ValidationError(rule("give the post URL or the account handle"), "post_url")
+            raise ValidationError(Rule("give the post URL or the account handle"), "post_url")
 
 
 class Route(Strict):
@@ -227,7 +227,7 @@ class Seizure(Strict):
     def _unit_fits_category(self, data: dict[str, Any], **_: Any) -> None:
         expected = SEIZURE_UNITS.get(data.get("category", ""))
         if expected and data.get("unit") != expected:
-            raise ValidationError(rule(f"{data['category']} is counted in {expected}"), "unit")
+            raise ValidationError(Rule(f"{data['category']} is counted in {expected}"), "unit")
 
 
 class Intelligence(Strict):
@@ -281,9 +281,9 @@ class ReportRequest(Strict):
         kind = data.get("type")
         for name in TYPE_SCHEMAS:
             if name == kind and data.get(name) is None:
-                errors[name] = [rule(f"a {name} report needs its {name} object")]
+                errors[name] = [Rule(f"a {name} report needs its {name} object")]
             elif name != kind and data.get(name) is not None:
-                errors[name] = [rule(f"only the {kind} object goes with a {kind} report")]
+                errors[name] = [Rule(f"only the {kind} object goes with a {kind} report")]
         if errors:
             raise ValidationError(errors)
 

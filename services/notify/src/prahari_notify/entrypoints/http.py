@@ -36,12 +36,12 @@ from prahari_events.units import UnitDirectory, load_units
 from prahari_events.web import (
     TRACER,
     Moment,
+    Rule,
     authenticate,
     base_app,
     json_response,
     load_input,
     parse_json_object,
-    rule,
 )
 from prahari_events.webhooks import check_signature
 from prahari_notify.adapters import store
@@ -84,7 +84,7 @@ class _Query(Schema):
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_: Any) -> None:
         if (data.get("case_id") is None) == (data.get("state") is None):
-            raise ValidationError(rule("give case_id or state"), "case_id")
+            raise ValidationError(Rule("give case_id or state"), "case_id")
 
 
 class _Receipt(Schema):

@@ -106,8 +106,6 @@ def build(query: Schema, receipt: Schema) -> dict[str, Any]:
                     "400": error_response("invalid fields, each named"),
                     "401": error_response("a bad signature, or a timestamp too far off"),
                     "404": error_response("delivery reports are not configured"),
-                    "413": error_response("the body is too large"),
-                    "415": error_response("the body is not application/json"),
                 },
             }
         },
