@@ -119,6 +119,7 @@ async def open_cases(pool: asyncpg.Pool, store: EventStore, topic: str, count: i
                     "district": 184,
                     "occurred_at": None,
                     "details": {},
+                    "source": None,
                 },
                 actor=STATION.actor(),
                 jurisdiction=Jurisdiction(9, 184),

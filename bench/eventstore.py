@@ -56,6 +56,7 @@ def draft() -> Draft:
             "district": 184,
             "occurred_at": None,
             "details": {"vehicles": ["UP64AB1234"], "route": {"from": 184, "to": 135}},
+            "source": None,
         },
         actor=ACTOR,
         jurisdiction=Jurisdiction(9, 184),

@@ -63,6 +63,7 @@ def report(n: int) -> Envelope:
             "district": 184,
             "occurred_at": None,
             "details": {},
+            "source": None,
         },
         actor=Actor("UP-SON-PS-ROBERTSGANJ", "reporter", "police_station", 9, 184),
         jurisdiction=Jurisdiction(9, 184),

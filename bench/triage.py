@@ -72,6 +72,7 @@ def report(n: int) -> Envelope:
                 "district": 184,
                 "occurred_at": None,
                 "details": {"commodity": "liquor", "vehicles": [plate]},
+                "source": None,
             },
             actor=STATION.actor(),
             jurisdiction=Jurisdiction(9, 184),

@@ -30,6 +30,7 @@ def report_payload(**overrides: Any) -> dict[str, Any]:
         "district": SONBHADRA,
         "occurred_at": None,
         "details": {},
+        "source": None,
     }
     payload.update(overrides)
     return payload

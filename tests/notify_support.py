@@ -148,7 +148,9 @@ def opened_payload(**overrides: Any) -> dict[str, Any]:
         "decide_by": (now + timedelta(minutes=100)).isoformat(),
         "identifiers": [],
         "estimated_reach": None,
-        "sla": {"assign": 300, "acknowledge": 600, "field_report": 3600, "close": 6000},
+        "sla": {"assign": 300, "acknowledge": 600, "field_report": 3600, "close": 6000,
+                "takedown": 129600, "fact_check": 21600, "source_action": 259200},
+        "source": None,
         **overrides,
     }  # fmt: skip
 

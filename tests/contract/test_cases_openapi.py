@@ -82,7 +82,7 @@ def test_no_server_errors_and_every_response_matches_the_document(
     url, ids = cases_api
     statuses: list[int] = []
     operations = contract_operations(url)
-    assert len(operations) == 25  # 4 reads, 15 commands, the seizure tallies, 5 watchlist
+    assert len(operations) == 29  # 4 reads, 19 commands, the seizure tallies, 5 watchlist
     for operation in operations:
         # Half the time aim at a real case, with its ETag, so the generator gets past 404
         # and 412 into the commands themselves.

@@ -60,7 +60,7 @@ def _validator(doc: dict[str, Any], message: str) -> Any:
 
 def test_an_event_as_intake_makes_it_validates_and_a_broken_one_does_not() -> None:
     doc = yaml.safe_load(DOC.read_text(encoding="utf-8"))
-    validator = _validator(doc, "report.received.v1")
+    validator = _validator(doc, "report.received.v2")
     event = json.loads(build_registry().encode(report_envelope(build_registry())))
     assert validator.is_valid(event), list(validator.iter_errors(event))[:3]
     broken = {**event, "payload": {k: v for k, v in event["payload"].items() if k != "state"}}

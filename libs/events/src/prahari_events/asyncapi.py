@@ -30,6 +30,7 @@ _CHANNEL_OF = {
     "sms": "intakeReplies",
     "case": "caseEvents",
     "watchlist": "caseEvents",
+    "thread": "caseEvents",
     "notification": "notifyEvents",
 }
 

@@ -48,6 +48,22 @@ AGENCIES = (
     "other",
 )
 ESCALATION_LEVELS = ("district", "state")
+# Where a rumour was posted (reports, takedown requests).
+PLATFORMS = (
+    "whatsapp",
+    "facebook",
+    "x",
+    "instagram",
+    "youtube",
+    "telegram",
+    "sharechat",
+    "koo",
+    "other",
+)
+# The legal route of a takedown: a blocking order through the state's nodal officer (IT Act
+# s.69A), or notice to the platform that loses its safe harbour if it does not act (s.79(3)(b)).
+LEGAL_BASES = ("it_act_69a", "it_act_79_3_b")
+THREAD_KINDS = ("border", "case")
 DISPOSITIONS = (
     "action_taken",
     "fir_registered",
@@ -79,6 +95,12 @@ CASE_LINKED = "case.linked"
 CASE_REPORT_UNLINKED = "case.report_unlinked"
 CASE_SLA_BREACHED = "case.sla_breached"
 CASE_WATCHLIST_HIT = "case.watchlist_hit"
+CASE_TAKEDOWN_REQUESTED = "case.takedown_requested"
+CASE_TAKEDOWN_CONFIRMED = "case.takedown_confirmed"
+CASE_TAKEDOWN_REFUSED = "case.takedown_refused"
+CASE_FACT_CHECK_PUBLISHED = "case.fact_check_published"
+CASE_SOURCE_ACTION_TAKEN = "case.source_action_taken"
+THREAD_MESSAGE_POSTED = "thread.message_posted"
 # Published on a partner state's feed only (prahari.share.<state>), never stored in a stream.
 CASE_SNAPSHOT = "case.snapshot"
 SNAPSHOT_REASONS = ("shared", "transfer")
@@ -87,6 +109,9 @@ WATCHLIST_ENTRY_CHANGED = "watchlist.entry_changed"
 WATCHLIST_ENTRY_REMOVED = "watchlist.entry_removed"
 WATCHLIST_KINDS = ("vehicle", "phone", "handle", "person")
 SLA_STAGES = ("assign", "acknowledge", "field_report", "close")
+# A rumour case's response stages (case.sla_breached v2 and case.opened v3 name them).
+RESPONSE_STAGES = ("takedown", "fact_check", "source_action")
+RESPONSE_SLA = {"takedown": 129600, "fact_check": 21600, "source_action": 259200}
 # The cVIGIL budget in seconds, for cases opened before durations were recorded with them.
 CVIGIL_SLA = {"assign": 300, "acknowledge": 900, "field_report": 1800, "close": 6000}
 IDENTIFIER_KINDS = ("vehicle", "phone", "url", "media", "handle", "rumour", "person")
@@ -107,6 +132,7 @@ PRODUCERS = {
     "sms": "intake",
     "case": "cases",
     "watchlist": "cases",
+    "thread": "cases",
     "notification": "notify",
 }
 
@@ -137,6 +163,23 @@ class ReportReceivedV1(Schema):
     district = fields.Integer(required=True)
     occurred_at = fields.AwareDateTime(required=True, allow_none=True)
     details = fields.Dict(keys=fields.String(), required=True)
+
+
+class _SourceSchema(Schema):
+    """The message in a thread a report was made from."""
+
+    thread_id = fields.UUID(required=True)
+    message_id = fields.UUID(required=True)
+
+
+class ReportReceivedV2(ReportReceivedV1):
+    """v2: the thread message the report was made from, if any."""
+
+    source = fields.Nested(_SourceSchema, required=True, allow_none=True)
+
+
+def report_received_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "source": None}
 
 
 class CaseOpenedV1(Schema):
@@ -307,6 +350,24 @@ def case_opened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "identifiers": [], "estimated_reach": None, "sla": dict(CVIGIL_SLA)}
 
 
+class _SlaV3Schema(_SlaSchema):
+    takedown = fields.Float(required=True, validate=validate.Range(min=0))
+    fact_check = fields.Float(required=True, validate=validate.Range(min=0))
+    source_action = fields.Float(required=True, validate=validate.Range(min=0))
+
+
+class CaseOpenedV3(CaseOpenedV2):
+    """v3: the durations of a rumour's response, and the thread message the report was made
+    from (None for most)."""
+
+    sla = fields.Nested(_SlaV3Schema, required=True)
+    source = fields.Nested(_SourceSchema, required=True, allow_none=True)
+
+
+def case_opened_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "sla": {**RESPONSE_SLA, **payload["sla"]}, "source": None}
+
+
 class CaseSlaBreachedV1(Schema):
     """A stage's deadline passed without the event that ends it."""
 
@@ -314,6 +375,80 @@ class CaseSlaBreachedV1(Schema):
     stage = fields.String(required=True, validate=validate.OneOf(SLA_STAGES))
     due_at = fields.AwareDateTime(required=True)
     level = fields.String(required=True, validate=validate.OneOf(ESCALATION_LEVELS))
+
+
+class CaseSlaBreachedV2(CaseSlaBreachedV1):
+    """v2: a rumour response's stages can be breached too (same fields)."""
+
+    stage = fields.String(required=True, validate=validate.OneOf(SLA_STAGES + RESPONSE_STAGES))
+
+
+def case_sla_breached_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return dict(payload)  # v1's stages are all v2's
+
+
+class CaseTakedownRequestedV1(Schema):
+    """A rumour case asks a platform, through the state's nodal officer, to take a post down."""
+
+    case_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True)
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    legal_basis = fields.String(required=True, validate=validate.OneOf(LEGAL_BASES))
+    nodal_officer = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    due_at = fields.AwareDateTime(required=True)
+
+
+class CaseTakedownConfirmedV1(Schema):
+    case_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True)
+    platform_reference = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class CaseTakedownRefusedV1(Schema):
+    case_id = fields.UUID(required=True)
+    request_id = fields.UUID(required=True)
+    platform_reference = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseFactCheckPublishedV1(Schema):
+    """A published fact-check: where, and what it says in English and in Hindi."""
+
+    case_id = fields.UUID(required=True)
+    fact_check_id = fields.UUID(required=True)
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
+    text_en = fields.String(required=True, validate=validate.Length(min=1))
+    text_hi = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseSourceActionTakenV1(Schema):
+    """Action against whoever spread the rumour: the FIR and its sections."""
+
+    case_id = fields.UUID(required=True)
+    action_id = fields.UUID(required=True)
+    fir_number = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    sections = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    police_station = fields.String(required=True, allow_none=True)
+
+
+class ThreadMessagePostedV1(Schema):
+    """A message in a thread: a border pair's standing thread, or a case's. Members are
+    units, not persons. `audience` is the control rooms' areas the thread had when the
+    message was posted (whom notify digests it to); `mentions` are told at once."""
+
+    thread_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(THREAD_KINDS))
+    message_id = fields.UUID(required=True)
+    text = fields.String(required=True, validate=validate.Length(min=1))
+    attachments = fields.List(fields.Nested(_AttachmentSchema), required=True)
+    mentions = fields.List(fields.Nested(_UnitRefSchema), required=True)
+    audience = fields.List(fields.Nested(_AreaSchema), required=True)
+    case_id = fields.UUID(required=True, allow_none=True)
 
 
 class _LinkedReportSchema(Schema):
@@ -530,8 +665,16 @@ class SmsReplyRequestedV1(Schema):
 
 def build_registry() -> Registry:
     registry = Registry()
-    registry.register(REPORT_RECEIVED, {1: ReportReceivedV1})
-    registry.register(CASE_OPENED, {1: CaseOpenedV1, 2: CaseOpenedV2}, {1: case_opened_v1_to_v2})
+    registry.register(
+        REPORT_RECEIVED,
+        {1: ReportReceivedV1, 2: ReportReceivedV2},
+        {1: report_received_v1_to_v2},
+    )
+    registry.register(
+        CASE_OPENED,
+        {1: CaseOpenedV1, 2: CaseOpenedV2, 3: CaseOpenedV3},
+        {1: case_opened_v1_to_v2, 2: case_opened_v2_to_v3},
+    )
     registry.register(CASE_ASSIGNED, {1: CaseAssignedV1})
     registry.register(CASE_ACKNOWLEDGED, {1: CaseAcknowledgedV1})
     registry.register(CASE_NOTE_ADDED, {1: CaseNoteAddedV1})
@@ -553,7 +696,17 @@ def build_registry() -> Registry:
     registry.register(CASE_REPORT_LINKED, {1: CaseReportLinkedV1})
     registry.register(CASE_LINKED, {1: CaseLinkedV1})
     registry.register(CASE_REPORT_UNLINKED, {1: CaseReportUnlinkedV1})
-    registry.register(CASE_SLA_BREACHED, {1: CaseSlaBreachedV1})
+    registry.register(
+        CASE_SLA_BREACHED,
+        {1: CaseSlaBreachedV1, 2: CaseSlaBreachedV2},
+        {1: case_sla_breached_v1_to_v2},
+    )
+    registry.register(CASE_TAKEDOWN_REQUESTED, {1: CaseTakedownRequestedV1})
+    registry.register(CASE_TAKEDOWN_CONFIRMED, {1: CaseTakedownConfirmedV1})
+    registry.register(CASE_TAKEDOWN_REFUSED, {1: CaseTakedownRefusedV1})
+    registry.register(CASE_FACT_CHECK_PUBLISHED, {1: CaseFactCheckPublishedV1})
+    registry.register(CASE_SOURCE_ACTION_TAKEN, {1: CaseSourceActionTakenV1})
+    registry.register(THREAD_MESSAGE_POSTED, {1: ThreadMessagePostedV1})
     registry.register(CASE_WATCHLIST_HIT, {1: CaseWatchlistHitV1})
     registry.register(CASE_SNAPSHOT, {1: CaseSnapshotV1})
     registry.register(WATCHLIST_ENTRY_ADDED, {1: WatchlistEntryAddedV1})

@@ -43,6 +43,10 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     UNLINK_REPORT = "unlink_report"
+    REQUEST_TAKEDOWN = "request_takedown"
+    RECORD_TAKEDOWN_OUTCOME = "record_takedown_outcome"
+    PUBLISH_FACT_CHECK = "publish_fact_check"
+    RECORD_SOURCE_ACTION = "record_source_action"
 
 
 class Relation(StrEnum):
@@ -74,6 +78,12 @@ RULES: dict[Action, frozenset[Relation]] = {
     Action.CLOSE: _OWNER,
     Action.REOPEN: _OWNER,
     Action.UNLINK_REPORT: _OWNER,
+    # A rumour's response is the owning control rooms' (the state's room holds the nodal
+    # officer); the station the case is assigned to registers the FIR against the source.
+    Action.REQUEST_TAKEDOWN: _OWNER,
+    Action.RECORD_TAKEDOWN_OUTCOME: _OWNER,
+    Action.PUBLISH_FACT_CHECK: _OWNER,
+    Action.RECORD_SOURCE_ACTION: frozenset({Relation.OWNER, Relation.ASSIGNEE}),
 }
 
 

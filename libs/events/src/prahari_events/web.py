@@ -116,6 +116,13 @@ def api_spec(
 
 
 # _CONTROL as a JSON Schema pattern (ECMA-262 and Python read \\uXXXX alike).
+# An http(s) address (a post, a fact-check): a host name or address, a port, the rest without
+# spaces or control characters. A pattern the documents publish as it is, so that what a
+# generated client sends is exactly what is accepted (ECMA-262 and Python read it alike).
+HTTP_URL = (
+    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?"
+    r"(?:[/?#][^\s\u0000-\u001F\u007F-\u009F]*)?$"
+)
 NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
 
 

@@ -1,5 +1,6 @@
 """Reads the SLA configuration file: {"default": {stage: seconds}, "by_report_type":
-{type: {stage: seconds}}}; every stage named, every duration in seconds."""
+{type: {stage: seconds}}}; every case stage named (the rumour response's may be left to
+their defaults), every duration in seconds."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ class _Durations(Schema):
     acknowledge = fields.Float(required=True, validate=validate.Range(min=0))
     field_report = fields.Float(required=True, validate=validate.Range(min=0))
     close = fields.Float(required=True, validate=validate.Range(min=0))
+    # A rumour case's response; a file from before it keeps the defaults (domain/sla.py).
+    takedown = fields.Float(validate=validate.Range(min=0))
+    fact_check = fields.Float(validate=validate.Range(min=0))
+    source_action = fields.Float(validate=validate.Range(min=0))
 
 
 class _Policy(Schema):

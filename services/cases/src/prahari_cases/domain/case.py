@@ -78,6 +78,12 @@ TRANSITIONS: dict[type[Any], frozenset[Status]] = {
     cmd.UnlinkReport: _ANY,
     cmd.FireTimer: _ANY,
     cmd.HitWatchlist: _ACTIVE,
+    cmd.RequestTakedown: _ACTIVE,
+    # A platform may answer after the case is closed, and an FIR may follow a closure; both
+    # still go on the record.
+    cmd.RecordTakedownOutcome: _ANY,
+    cmd.PublishFactCheck: _ACTIVE,
+    cmd.RecordSourceAction: _ANY,
 }
 COMMAND_NAMES: dict[type[Any], str] = {
     cmd.Assign: "assign",
@@ -99,7 +105,18 @@ COMMAND_NAMES: dict[type[Any], str] = {
     cmd.UnlinkReport: "unlink_report",
     cmd.FireTimer: "fire_timer",
     cmd.HitWatchlist: "hit_watchlist",
+    cmd.RequestTakedown: "request_takedown",
+    cmd.RecordTakedownOutcome: "record_takedown_outcome",
+    cmd.PublishFactCheck: "publish_fact_check",
+    cmd.RecordSourceAction: "record_source_action",
 }
+# What only a rumour case has: its response.
+_RUMOUR_ONLY = (
+    cmd.RequestTakedown,
+    cmd.RecordTakedownOutcome,
+    cmd.PublishFactCheck,
+    cmd.RecordSourceAction,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +289,68 @@ class CaseLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Takedown:
+    """A takedown request and, once the platform answers, its outcome."""
+
+    request: ev.TakedownRequested
+    by: Actor
+    at: datetime
+    outcome: str | None = None  # confirmed, refused
+    platform_reference: str | None = None
+    reason: str | None = None
+    answered_at: datetime | None = None
+
+    def to_json(self) -> JSON:
+        body = self.request.payload()
+        del body["case_id"]
+        return {
+            **body,
+            "by": self.by.to_json(),
+            "at": iso(self.at),
+            "outcome": self.outcome,
+            "platform_reference": self.platform_reference,
+            "reason": self.reason,
+            "answered_at": iso(self.answered_at) if self.answered_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Takedown:
+        return cls(
+            ev.TakedownRequested.parse({**p, "case_id": str(case_id)}),
+            Actor(**p["by"]),
+            datetime.fromisoformat(p["at"]),
+            p["outcome"],
+            p["platform_reference"],
+            p["reason"],
+            _moment(p["answered_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A fact-check published or an action against the source: the event, who and when."""
+
+    event: ev.FactCheckPublished | ev.SourceActionTaken
+    by: Actor
+    at: datetime
+
+    def to_json(self) -> JSON:
+        body = self.event.payload()
+        del body["case_id"]
+        return {**body, "by": self.by.to_json(), "at": iso(self.at)}
+
+    @classmethod
+    def fact_check(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Response:
+        event = ev.FactCheckPublished.parse({**p, "case_id": str(case_id)})
+        return cls(event, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
+
+    @classmethod
+    def source_action(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Response:
+        event = ev.SourceActionTaken.parse({**p, "case_id": str(case_id)})
+        return cls(event, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Case:
     case_id: uuid.UUID
     version: int
@@ -310,6 +389,11 @@ class Case:
     # Stages whose deadline passed and whose event has not come yet.
     overdue: frozenset[str] = frozenset()
     watchlist_hits: tuple[ev.WatchlistHit, ...] = ()
+    source: ev.Source | None = None
+    # A rumour's response: takedown requests, fact-checks, actions against the source.
+    takedowns: tuple[Takedown, ...] = ()
+    fact_checks: tuple[Response, ...] = ()
+    source_actions: tuple[Response, ...] = ()
 
     def deadline(self, stage: str) -> datetime | None:
         return dict(self.deadlines).get(stage)
@@ -386,6 +470,10 @@ class Case:
                 {k: v for k, v in h.payload().items() if k != "case_id"}
                 for h in self.watchlist_hits
             ],
+            "source": self.source.to_json() if self.source else None,
+            "takedowns": [t.to_json() for t in self.takedowns],
+            "fact_checks": [f.to_json() for f in self.fact_checks],
+            "source_actions": [a.to_json() for a in self.source_actions],
         }
 
     @classmethod
@@ -431,6 +519,10 @@ class Case:
             watchlist_hits=tuple(
                 ev.WatchlistHit.parse({**h, "case_id": p["case_id"]}) for h in p["watchlist_hits"]
             ),
+            source=ev.Source.from_json(p["source"]),
+            takedowns=tuple(Takedown.from_json(case_id, t) for t in p["takedowns"]),
+            fact_checks=tuple(Response.fact_check(case_id, f) for f in p["fact_checks"]),
+            source_actions=tuple(Response.source_action(case_id, a) for a in p["source_actions"]),
         )
 
 
@@ -441,12 +533,14 @@ def _moment(value: str | None) -> datetime | None:
 # --- decide ---------------------------------------------------------------------------------
 
 
-def allowed_commands(status: Status) -> list[str]:
+def allowed_commands(status: Status, report_type: str) -> list[str]:
     """What a unit may ask of a case in this status (the system's own commands aside)."""
     return [
         COMMAND_NAMES[kind]
         for kind, allowed in TRANSITIONS.items()
-        if status in allowed and kind.ACTION is not None
+        if status in allowed
+        and kind.ACTION is not None
+        and (report_type == "rumour" or kind not in _RUMOUR_ONLY)
     ]
 
 
@@ -458,7 +552,7 @@ def _refuse(case: Case, command: object, why: str | None = None) -> InvalidTrans
         fields={
             "status": case.status.value,
             "allowed_from": sorted(s.value for s in TRANSITIONS[type(command)]),
-            "allowed_now": allowed_commands(case.status),
+            "allowed_now": allowed_commands(case.status, case.report_type),
         },
     )
 
@@ -482,13 +576,75 @@ def decide(case: Case | None, command: cmd.Command, now: datetime) -> list[ev.Ca
                 identifiers=command.identifiers,
                 estimated_reach=command.estimated_reach,
                 sla=command.sla,
+                source=command.source,
             )
         ]
     if case is None:
         raise InvalidTransition("no such case", fields={"status": None})
     if case.status not in TRANSITIONS[type(command)]:
         raise _refuse(case, command)
+    if isinstance(command, _RUMOUR_ONLY):
+        return _respond(case, command, now)
     return _decide(case, command)
+
+
+def _respond(case: Case, command: cmd.Command, now: datetime) -> list[ev.CaseEvent]:
+    """A rumour's response: takedowns, fact-checks, action against the source."""
+    if case.report_type != "rumour":
+        raise _refuse(case, command, f"a {case.report_type} case has no rumour response")
+    cid = case.case_id
+    match command:
+        case cmd.RequestTakedown():
+            if any(t.request.request_id == command.request_id for t in case.takedowns):
+                return []
+            due = command.due_at or now + case.sla.of(sla.TAKEDOWN)
+            if due <= now:
+                raise Unprocessable(
+                    "a takedown's deadline is in the future",
+                    fields={"deadline": [f"must be after {iso(now)}"]},
+                )
+            return [
+                ev.TakedownRequested(
+                    cid,
+                    command.request_id,
+                    command.platform,
+                    command.url,
+                    command.legal_basis,
+                    command.nodal_officer,
+                    due,
+                )
+            ]
+        case cmd.RecordTakedownOutcome(request_id=request_id):
+            asked = next((t for t in case.takedowns if t.request.request_id == request_id), None)
+            if asked is None:
+                raise Unprocessable(
+                    "no such takedown request",
+                    fields={"request_id": [f"{request_id} is not a request of this case"]},
+                )
+            if asked.outcome is not None:
+                raise _refuse(case, command, f"the request was already {asked.outcome}")
+            if command.confirmed:
+                assert command.platform_reference is not None  # the schema requires it
+                return [ev.TakedownConfirmed(cid, request_id, command.platform_reference)]
+            assert command.reason is not None  # the schema requires it
+            return [ev.TakedownRefused(cid, request_id, command.platform_reference, command.reason)]
+        case cmd.PublishFactCheck():
+            return [
+                ev.FactCheckPublished(
+                    cid, command.fact_check_id, command.url, command.text_en, command.text_hi
+                )
+            ]
+        case cmd.RecordSourceAction():
+            return [
+                ev.SourceActionTaken(
+                    cid,
+                    command.action_id,
+                    command.fir_number,
+                    command.sections,
+                    command.police_station,
+                )
+            ]
+    raise TypeError(f"not a rumour response: {command!r}")  # pragma: no cover
 
 
 def _decide(case: Case, command: cmd.Command) -> list[ev.CaseEvent]:  # noqa: PLR0912, PLR0915 (one branch per command)
@@ -688,7 +844,8 @@ def evolve_event(case: Case | None, event: ev.CaseEvent, recorded: Recorded) -> 
             identifiers=event.identifiers,
             estimated_reach=event.estimated_reach,
             sla=event.sla,
-            deadlines=_clocks({sla.ASSIGN: event.assign_by, sla.CLOSE: event.decide_by}),
+            deadlines=_clocks(_opening_clocks(event, at)),
+            source=event.source,
         )
     if case is None:
         raise ValueError(f"{event.TYPE} before case.opened")
@@ -696,7 +853,66 @@ def evolve_event(case: Case | None, event: ev.CaseEvent, recorded: Recorded) -> 
     return _apply(case, event, at, by)
 
 
+def _opening_clocks(event: ev.CaseOpened, at: datetime) -> dict[str, datetime]:
+    """Every case must be assigned and decided in time; a rumour must also be answered by a
+    fact-check and by action against its source."""
+    clocks = {sla.ASSIGN: event.assign_by, sla.CLOSE: event.decide_by}
+    if event.report_type == "rumour":
+        clocks[sla.FACT_CHECK] = at + event.sla.of(sla.FACT_CHECK)
+        clocks[sla.SOURCE_ACTION] = at + event.sla.of(sla.SOURCE_ACTION)
+    return clocks
+
+
+def _respond_evolve(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case | None:
+    """A rumour response's events, or None for any other."""
+    r = _replace
+    match event:
+        case ev.TakedownRequested(due_at=due_at):
+            # The takedown clock runs while any request waits for its answer, due at the
+            # earliest requested deadline (a later request never moves it back).
+            running = case.deadline(sla.TAKEDOWN)
+            clocks = dict(case.deadlines)
+            clocks[sla.TAKEDOWN] = min(running, due_at) if running else due_at
+            return r(
+                case,
+                takedowns=(*case.takedowns, Takedown(event, by, at)),
+                deadlines=_clocks(clocks),
+            )
+        case ev.TakedownConfirmed() | ev.TakedownRefused():
+            confirmed = isinstance(event, ev.TakedownConfirmed)
+            reason = None if isinstance(event, ev.TakedownConfirmed) else event.reason
+            takedowns = tuple(
+                dataclasses.replace(
+                    t,
+                    outcome="confirmed" if confirmed else "refused",
+                    platform_reference=event.platform_reference,
+                    reason=reason,
+                    answered_at=at,
+                )
+                if t.request.request_id == event.request_id
+                else t
+                for t in case.takedowns
+            )
+            waiting = any(t.outcome is None for t in takedowns)
+            answered = case if waiting else _clock(case, at, stops=(sla.TAKEDOWN,))
+            return r(answered, takedowns=takedowns)
+        case ev.FactCheckPublished():
+            return r(
+                _clock(case, at, stops=(sla.FACT_CHECK,)),
+                fact_checks=(*case.fact_checks, Response(event, by, at)),
+            )
+        case ev.SourceActionTaken():
+            return r(
+                _clock(case, at, stops=(sla.SOURCE_ACTION,)),
+                source_actions=(*case.source_actions, Response(event, by, at)),
+            )
+    return None
+
+
 def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  # noqa: PLR0912 (one branch per event type)
+    responded = _respond_evolve(case, event, at, by)
+    if responded is not None:
+        return responded
     r = _replace
     match event:
         case ev.CaseAssigned(assignee=assignee):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from prahari_cases.domain.events import Assignee, Attachment, LinkedReport, Reporter
+from prahari_cases.domain.events import Assignee, Attachment, LinkedReport, Reporter, Source
 from prahari_cases.domain.identifiers import Identifier
 from prahari_cases.domain.sla import Durations
 from prahari_events.policy import Action, Area, UnitRef
@@ -31,6 +31,8 @@ class OpenCase:
     estimated_reach: int | None = None
     # A smuggling tip's expected crossing: the case must be assigned before it.
     expected_at: datetime | None = None
+    # The thread message the report was made from.
+    source: Source | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,53 @@ class Reopen:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class RequestTakedown:
+    """Ask a platform, through the state's nodal officer, to take a rumour's post down; by
+    `due_at` (None: the case's takedown duration from now)."""
+
+    ACTION: ClassVar[Action | None] = Action.REQUEST_TAKEDOWN
+    STATE_CHANGE: ClassVar[bool] = False  # requests add to the case; each has its own id
+    request_id: uuid.UUID
+    platform: str
+    url: str
+    legal_basis: str
+    nodal_officer: str
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTakedownOutcome:
+    """The platform's answer to a takedown request: taken down (confirmed) or refused."""
+
+    ACTION: ClassVar[Action | None] = Action.RECORD_TAKEDOWN_OUTCOME
+    STATE_CHANGE: ClassVar[bool] = False  # one answer per request: a second is refused
+    request_id: uuid.UUID
+    confirmed: bool
+    platform_reference: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublishFactCheck:
+    ACTION: ClassVar[Action | None] = Action.PUBLISH_FACT_CHECK
+    STATE_CHANGE: ClassVar[bool] = False
+    fact_check_id: uuid.UUID
+    url: str
+    text_en: str
+    text_hi: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSourceAction:
+    ACTION: ClassVar[Action | None] = Action.RECORD_SOURCE_ACTION
+    STATE_CHANGE: ClassVar[bool] = False
+    action_id: uuid.UUID
+    fir_number: str
+    sections: tuple[str, ...]
+    police_station: str | None = None
+
+
 Command = (
     OpenCase
     | Assign
@@ -220,4 +269,8 @@ Command = (
     | UnlinkReport
     | FireTimer
     | HitWatchlist
+    | RequestTakedown
+    | RecordTakedownOutcome
+    | PublishFactCheck
+    | RecordSourceAction
 )

@@ -96,6 +96,23 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """The thread message a report was made from: the case links back to it."""
+
+    thread_id: uuid.UUID
+    message_id: uuid.UUID
+
+    def to_json(self) -> JSON:
+        return {"thread_id": str(self.thread_id), "message_id": str(self.message_id)}
+
+    @classmethod
+    def from_json(cls, p: Mapping[str, Any] | None) -> Source | None:
+        if p is None:
+            return None
+        return cls(uuid.UUID(p["thread_id"]), uuid.UUID(p["message_id"]))
+
+
+@dataclass(frozen=True, slots=True)
 class CaseOpened:
     TYPE: ClassVar[str] = c.CASE_OPENED
     case_id: uuid.UUID
@@ -110,6 +127,7 @@ class CaseOpened:
     identifiers: tuple[Identifier, ...] = ()
     estimated_reach: int | None = None
     sla: Durations = field(default_factory=Durations)
+    source: Source | None = None
 
     def payload(self) -> JSON:
         assert self.place.district is not None
@@ -127,6 +145,7 @@ class CaseOpened:
             "identifiers": [i.to_json() for i in self.identifiers],
             "estimated_reach": self.estimated_reach,
             "sla": self.sla.to_json(),
+            "source": self.source.to_json() if self.source else None,
         }
 
     @classmethod
@@ -144,6 +163,7 @@ class CaseOpened:
             tuple(Identifier.from_json(i) for i in p["identifiers"]),
             p["estimated_reach"],
             Durations.from_json(p["sla"]),
+            Source.from_json(p.get("source")),
         )
 
 
@@ -586,6 +606,144 @@ class WatchlistHit:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TakedownRequested:
+    TYPE: ClassVar[str] = c.CASE_TAKEDOWN_REQUESTED
+    case_id: uuid.UUID
+    request_id: uuid.UUID
+    platform: str
+    url: str
+    legal_basis: str
+    nodal_officer: str
+    due_at: datetime
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "request_id": str(self.request_id),
+            "platform": self.platform,
+            "url": self.url,
+            "legal_basis": self.legal_basis,
+            "nodal_officer": self.nodal_officer,
+            "due_at": iso(self.due_at),
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> TakedownRequested:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["request_id"]),
+            p["platform"],
+            p["url"],
+            p["legal_basis"],
+            p["nodal_officer"],
+            datetime.fromisoformat(p["due_at"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TakedownConfirmed:
+    TYPE: ClassVar[str] = c.CASE_TAKEDOWN_CONFIRMED
+    case_id: uuid.UUID
+    request_id: uuid.UUID
+    platform_reference: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "request_id": str(self.request_id),
+            "platform_reference": self.platform_reference,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> TakedownConfirmed:
+        return cls(uuid.UUID(p["case_id"]), uuid.UUID(p["request_id"]), p["platform_reference"])
+
+
+@dataclass(frozen=True, slots=True)
+class TakedownRefused:
+    TYPE: ClassVar[str] = c.CASE_TAKEDOWN_REFUSED
+    case_id: uuid.UUID
+    request_id: uuid.UUID
+    platform_reference: str | None
+    reason: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "request_id": str(self.request_id),
+            "platform_reference": self.platform_reference,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> TakedownRefused:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["request_id"]),
+            p["platform_reference"],
+            p["reason"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FactCheckPublished:
+    TYPE: ClassVar[str] = c.CASE_FACT_CHECK_PUBLISHED
+    case_id: uuid.UUID
+    fact_check_id: uuid.UUID
+    url: str
+    text_en: str
+    text_hi: str
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "fact_check_id": str(self.fact_check_id),
+            "url": self.url,
+            "text_en": self.text_en,
+            "text_hi": self.text_hi,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> FactCheckPublished:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["fact_check_id"]),
+            p["url"],
+            p["text_en"],
+            p["text_hi"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SourceActionTaken:
+    TYPE: ClassVar[str] = c.CASE_SOURCE_ACTION_TAKEN
+    case_id: uuid.UUID
+    action_id: uuid.UUID
+    fir_number: str
+    sections: tuple[str, ...]
+    police_station: str | None
+
+    def payload(self) -> JSON:
+        return {
+            "case_id": str(self.case_id),
+            "action_id": str(self.action_id),
+            "fir_number": self.fir_number,
+            "sections": list(self.sections),
+            "police_station": self.police_station,
+        }
+
+    @classmethod
+    def parse(cls, p: Mapping[str, Any]) -> SourceActionTaken:
+        return cls(
+            uuid.UUID(p["case_id"]),
+            uuid.UUID(p["action_id"]),
+            p["fir_number"],
+            tuple(p["sections"]),
+            p["police_station"],
+        )
+
+
 CaseEvent = (
     CaseOpened
     | CaseAssigned
@@ -607,6 +765,11 @@ CaseEvent = (
     | ReportUnlinked
     | SlaBreached
     | WatchlistHit
+    | TakedownRequested
+    | TakedownConfirmed
+    | TakedownRefused
+    | FactCheckPublished
+    | SourceActionTaken
 )
 
 _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
@@ -632,9 +795,23 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], CaseEvent]] = {
         ReportUnlinked,
         SlaBreached,
         WatchlistHit,
+        TakedownRequested,
+        TakedownConfirmed,
+        TakedownRefused,
+        FactCheckPublished,
+        SourceActionTaken,
     )
 }
 CASE_EVENT_TYPES = frozenset(_PARSERS)
+RESPONSE_EVENT_TYPES = frozenset(
+    {
+        c.CASE_TAKEDOWN_REQUESTED,
+        c.CASE_TAKEDOWN_CONFIRMED,
+        c.CASE_TAKEDOWN_REFUSED,
+        c.CASE_FACT_CHECK_PUBLISHED,
+        c.CASE_SOURCE_ACTION_TAKEN,
+    }
+)
 
 
 def parse(event_type: str, payload: Mapping[str, Any]) -> CaseEvent:

@@ -6,6 +6,14 @@ Election Commission's cVIGIL budget (The Tribune, 2024): assign within 5 minutes
 reach the spot within 15 of assignment, investigate within 30, decide within 100 of opening.
 A case keeps the durations it opened with, so its deadlines follow from its own events
 alone, and a change of configuration applies to new cases.
+
+A rumour case has three more stages, its response (IT Act s.69A and s.79(3)(b), through the
+state's nodal officer): takedown (from a takedown request until the platform's answer; the
+request may name an earlier deadline), fact_check (from opening until a fact-check is
+published) and source_action (from opening until action against the source, an FIR). The
+defaults are ours, not a published budget: 36 hours for a platform to act (the IT Rules,
+2021, rule 3(1)(d)), 6 hours for a fact-check, 72 for action against the source. Every one is
+in the SLA file, in seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +24,10 @@ from datetime import timedelta
 from typing import Any
 
 ASSIGN, ACKNOWLEDGE, FIELD_REPORT, CLOSE = "assign", "acknowledge", "field_report", "close"
-STAGES = (ASSIGN, ACKNOWLEDGE, FIELD_REPORT, CLOSE)
+TAKEDOWN, FACT_CHECK, SOURCE_ACTION = "takedown", "fact_check", "source_action"
+CASE_STAGES = (ASSIGN, ACKNOWLEDGE, FIELD_REPORT, CLOSE)
+RESPONSE_STAGES = (TAKEDOWN, FACT_CHECK, SOURCE_ACTION)
+STAGES = (*CASE_STAGES, *RESPONSE_STAGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,9 @@ class Durations:
     acknowledge: float = 900
     field_report: float = 1800
     close: float = 6000
+    takedown: float = 129_600
+    fact_check: float = 21_600
+    source_action: float = 259_200
 
     def of(self, stage: str) -> timedelta:
         return timedelta(seconds=float(getattr(self, stage)))
@@ -36,7 +50,8 @@ class Durations:
 
     @classmethod
     def from_json(cls, p: Mapping[str, Any]) -> Durations:
-        return cls(**{stage: p[stage] for stage in STAGES})
+        # A case opened before the rumour response kept no durations for it: the defaults.
+        return cls(**{stage: p[stage] for stage in STAGES if stage in p})
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,4 +156,24 @@ class Narrator:
                     f"linked the case to case {other} in {where}:"
                     f" the same {identifier.kind} ({identifier.value})"
                 )
+            case ev.TakedownRequested():
+                due = event.due_at.astimezone(IST).strftime("%Y-%m-%d %H:%M IST")
+                basis = _LEGAL_BASES.get(event.legal_basis, event.legal_basis)
+                return (
+                    f"asked {event.platform} to take down {event.url} ({basis}, through"
+                    f" {event.nodal_officer}), by {due}"
+                )
+            case ev.TakedownConfirmed(platform_reference=reference):
+                return f"recorded that the platform took the post down (its reference {reference})"
+            case ev.TakedownRefused(platform_reference=reference, reason=reason):
+                ref = f" (its reference {reference})" if reference else ""
+                return f"recorded that the platform refused the takedown{ref}: {reason}"
+            case ev.FactCheckPublished(url=url, text_en=text_en):
+                return f"published a fact-check at {url}: {text_en}"
+            case ev.SourceActionTaken(fir_number=fir, sections=sections, police_station=ps):
+                at = f" at PS {ps}" if ps else ""
+                return f"acted against the source: FIR {fir}{at} under {', '.join(sections)}"
         raise ValueError(f"no words for {type(event).__name__}")  # pragma: no cover
+
+
+_LEGAL_BASES = {"it_act_69a": "IT Act s.69A", "it_act_79_3_b": "IT Act s.79(3)(b)"}

@@ -55,6 +55,19 @@ def _revoked_state(path: Mapping[str, str]) -> int:
     return int(text)
 
 
+def _path_id(path: Mapping[str, str], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(path[name])
+    except ValueError:
+        raise InvalidInput(f"not a {name}", fields={name: ["a UUID"]}) from None
+
+
+def _outcome(d: dict[str, Any], p: Mapping[str, str]) -> cmd.RecordTakedownOutcome:
+    return cmd.RecordTakedownOutcome(
+        _path_id(p, "request_id"), d["outcome"] == "confirmed", d["platform_reference"], d["reason"]
+    )
+
+
 def endpoints(places: Directory) -> list[Endpoint]:
     return [
         Endpoint(
@@ -216,6 +229,57 @@ def endpoints(places: Directory) -> list[Endpoint]:
             "Undo a wrong attachment: the report leaves, and opens a case of its own",
             "owner",
             "case.report_unlinked",
+        ),
+        Endpoint(
+            "POST",
+            "/takedown-requests",
+            s.TakedownRequest(),
+            cmd.RequestTakedown,
+            lambda d, _p, new_id: cmd.RequestTakedown(
+                new_id(),
+                d["platform"],
+                d["url"],
+                d["legal_basis"],
+                d["nodal_officer"],
+                d["deadline"],
+            ),
+            "A rumour case: ask a platform to take a post down (its deadline runs as an SLA)",
+            "owner",
+            "case.takedown_requested",
+        ),
+        Endpoint(
+            "POST",
+            "/takedown-requests/{request_id}/outcome",
+            s.TakedownOutcomeRequest(),
+            cmd.RecordTakedownOutcome,
+            lambda d, p, _i: _outcome(d, p),
+            "The platform's answer to a takedown request: confirmed or refused",
+            "owner",
+            "case.takedown_confirmed, case.takedown_refused",
+        ),
+        Endpoint(
+            "POST",
+            "/fact-checks",
+            s.FactCheckRequest(),
+            cmd.PublishFactCheck,
+            lambda d, _p, new_id: cmd.PublishFactCheck(
+                new_id(), d["url"], d["text_en"], d["text_hi"]
+            ),
+            "A rumour case: the fact-check published, in English and Hindi",
+            "owner",
+            "case.fact_check_published",
+        ),
+        Endpoint(
+            "POST",
+            "/source-actions",
+            s.SourceActionRequest(),
+            cmd.RecordSourceAction,
+            lambda d, _p, new_id: cmd.RecordSourceAction(
+                new_id(), d["fir_number"], tuple(d["sections"]), d["police_station"]
+            ),
+            "A rumour case: action against its source (the FIR and its sections)",
+            "owner, assignee",
+            "case.source_action_taken",
         ),
         Endpoint(
             "POST",

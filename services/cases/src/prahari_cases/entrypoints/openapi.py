@@ -81,6 +81,8 @@ def _command(endpoint: Endpoint) -> dict[str, Any]:
                 "schema": {"type": "integer", "minimum": 1, "maximum": 99_999},
             }
         )
+    if "{request_id}" in endpoint.path:
+        parameters.append(uuid_path("request_id"))
     operation: dict[str, Any] = {
         "summary": endpoint.summary,
         "description": f"Who: {endpoint.who}. Event: `{endpoint.event}`.",

@@ -14,11 +14,13 @@ from prahari_events.catalogue import (
     COMMODITIES,
     DISPOSITIONS,
     ESCALATION_LEVELS,
+    LEGAL_BASES,
+    PLATFORMS,
     REPORT_TYPES,
     SEIZURE_UNITS,
     WATCHLIST_KINDS,
 )
-from prahari_events.web import Day, Moment, Rule, WholeNumber
+from prahari_events.web import HTTP_URL, Day, Moment, Rule, WholeNumber
 
 STATUSES = ("open", "assigned", "acknowledged", "reported", "closed")
 LGD_CODE = validate.Range(min=1, max=99_999)
@@ -131,6 +133,76 @@ class ShareRequest(Strict):
         metadata={"description": "only this district's control room (and the state's)"},
     )
     reason = fields.String(required=True, validate=_REASON)
+
+
+def _url(description: str) -> fields.String:
+    return fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=2048),
+            validate.Regexp(HTTP_URL, error="an http or https URL"),
+        ],
+        metadata={"description": description},
+    )
+
+
+class TakedownRequest(Strict):
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    url = _url("the post to take down")
+    legal_basis = fields.String(
+        required=True,
+        validate=validate.OneOf(LEGAL_BASES),
+        metadata={"description": "IT Act s.69A (a blocking order) or s.79(3)(b) (notice)"},
+    )
+    nodal_officer = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the state's nodal officer who sends the request"},
+    )
+    deadline = Moment(
+        load_default=None,
+        metadata={"description": "when the platform must answer by; default: the SLA's"},
+    )
+
+
+class TakedownOutcomeRequest(Strict):
+    outcome = fields.String(required=True, validate=validate.OneOf(["confirmed", "refused"]))
+    platform_reference = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the platform's own reference; required when confirmed"},
+    )
+    reason = fields.String(
+        load_default=None,
+        validate=_REASON,
+        metadata={"description": "why the platform refused; required when refused"},
+    )
+
+    @validates_schema
+    def _says_enough(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("outcome") == "confirmed" and data.get("platform_reference") is None:
+            raise ValidationError(
+                Rule("required when the takedown is confirmed"), "platform_reference"
+            )
+        if data.get("outcome") == "refused" and data.get("reason") is None:
+            raise ValidationError(Rule("required when the takedown is refused"), "reason")
+
+
+class FactCheckRequest(Strict):
+    url = _url("where the fact-check is published")
+    text_en = fields.String(required=True, validate=_TEXT, metadata={"description": "English"})
+    text_hi = fields.String(required=True, validate=_TEXT, metadata={"description": "Hindi"})
+
+
+class SourceActionRequest(Strict):
+    fir_number = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    sections = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": 'the sections invoked, e.g. "BNS 353", "IT Act 66"'},
+    )
+    police_station = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
 
 
 class TransferRequest(Strict):
@@ -333,6 +405,9 @@ class _SlaJson(Schema):
     acknowledge = fields.Float(required=True)
     field_report = fields.Float(required=True)
     close = fields.Float(required=True)
+    takedown = fields.Float(required=True)
+    fact_check = fields.Float(required=True)
+    source_action = fields.Float(required=True)
 
 
 class _DeadlinesJson(Schema):
@@ -340,6 +415,49 @@ class _DeadlinesJson(Schema):
     acknowledge = fields.AwareDateTime()
     field_report = fields.AwareDateTime()
     close = fields.AwareDateTime()
+    takedown = fields.AwareDateTime(metadata={"description": "the earliest unanswered request's"})
+    fact_check = fields.AwareDateTime(metadata={"description": "a rumour case's"})
+    source_action = fields.AwareDateTime(metadata={"description": "a rumour case's"})
+
+
+class _SourceJson(Schema):
+    thread_id = fields.UUID(required=True)
+    message_id = fields.UUID(required=True)
+
+
+class _TakedownJson(Schema):
+    request_id = fields.UUID(required=True)
+    platform = fields.String(required=True, validate=validate.OneOf(PLATFORMS))
+    url = fields.String(required=True)
+    legal_basis = fields.String(required=True, validate=validate.OneOf(LEGAL_BASES))
+    nodal_officer = fields.String(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
+    outcome = fields.String(
+        required=True, allow_none=True, validate=validate.OneOf(["confirmed", "refused"])
+    )
+    platform_reference = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+    answered_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class _FactCheckJson(Schema):
+    fact_check_id = fields.UUID(required=True)
+    url = fields.String(required=True)
+    text_en = fields.String(required=True)
+    text_hi = fields.String(required=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+class _SourceActionJson(Schema):
+    action_id = fields.UUID(required=True)
+    fir_number = fields.String(required=True)
+    sections = fields.List(fields.String(), required=True)
+    police_station = fields.String(required=True, allow_none=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
 
 
 class _BreachJson(Schema):
@@ -418,6 +536,19 @@ class CaseJson(Schema):
             " the watchlist)"
         },
     )
+    source = fields.Nested(
+        _SourceJson,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the thread message the case's report was made from"},
+    )
+    takedowns = fields.List(
+        fields.Nested(_TakedownJson),
+        required=True,
+        metadata={"description": "a rumour case's takedown requests and their outcomes"},
+    )
+    fact_checks = fields.List(fields.Nested(_FactCheckJson), required=True)
+    source_actions = fields.List(fields.Nested(_SourceActionJson), required=True)
     reports = fields.Integer(required=True, metadata={"description": "reports the case holds"})
     total_reach = fields.Integer(
         required=True, allow_none=True, metadata={"description": "their summed estimated reach"}

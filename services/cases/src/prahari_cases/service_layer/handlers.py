@@ -27,7 +27,7 @@ from prahari_cases.domain.case import (
     replay,
     stream_for,
 )
-from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter
+from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter, Source
 from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.domain.triage import Attach, triage
 from prahari_cases.service_layer import tallies
@@ -231,6 +231,7 @@ class CaseHandlers:
             identifiers=tuple(found),
             estimated_reach=reach,
             expected_at=_moment(details.get("expected_at")),
+            source=Source.from_json(p.get("source")),
         )
         links = [cmd.LinkCase(c.case_id, c.state, c.identifier) for c in decision.links]
         case = await self._apply(

@@ -30,6 +30,8 @@ class FileReport:
     location: Mapping[str, Any] | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     report_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    # The thread message it was made from ({"thread_id", "message_id"}), if any.
+    source: Mapping[str, uuid.UUID] | None = None
 
 
 def stream_for(report_id: uuid.UUID) -> str:
@@ -64,6 +66,11 @@ def file_report(command: FileReport, unit: Unit, directory: Directory, now: date
             "district": command.district,
             "occurred_at": iso(command.occurred_at),
             "details": details,
+            "source": (
+                {k: str(command.source[k]) for k in ("thread_id", "message_id")}
+                if command.source
+                else None
+            ),
         },
         actor=unit.actor(),
         jurisdiction=Jurisdiction(command.state, command.district),

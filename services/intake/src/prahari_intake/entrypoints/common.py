@@ -30,4 +30,5 @@ def report_command(body: dict[str, Any]) -> FileReport:
         occurred_at=data["occurred_at"],
         location=data["location"],
         details=data["details"],
+        source=data["source"],
     )

@@ -19,20 +19,10 @@ from marshmallow import (
     validates_schema,
 )
 
-from prahari_events.catalogue import AGENCIES, COMMODITIES, REPORT_TYPES, SEIZURE_UNITS
+from prahari_events.catalogue import AGENCIES, COMMODITIES, PLATFORMS, REPORT_TYPES, SEIZURE_UNITS
+from prahari_events.web import HTTP_URL as POST_URL
 from prahari_events.web import Moment, Rule, WholeNumber
 
-PLATFORMS = (
-    "whatsapp",
-    "facebook",
-    "x",
-    "instagram",
-    "youtube",
-    "telegram",
-    "sharechat",
-    "koo",
-    "other",
-)
 INTELLIGENCE_SUBJECTS = (
     "naxal_activity",
     "inter_state_gang",
@@ -70,15 +60,6 @@ _SEPARATORS = r"[ .-]"
 
 def _clean_vehicle(value: str) -> str:
     return re.sub(_SEPARATORS, "", value).upper()
-
-
-# A post's address: http(s), a host name or address, a port, the rest without spaces or
-# control characters. A pattern the document publishes as it is, so that what a generated
-# client sends is exactly what is accepted (ECMA-262 and Python read it alike).
-POST_URL = (
-    r"^https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?"
-    r"(?:[/?#][^\s\u0000-\u001F\u007F-\u009F]*)?$"
-)
 
 
 # The same, as a JSON Schema pattern for what Vehicle accepts before it cleans the value.
@@ -254,6 +235,13 @@ TYPE_SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
+class Source(Strict):
+    """The thread message a report is made from: the case it opens links back to it."""
+
+    thread_id = fields.UUID(required=True)
+    message_id = fields.UUID(required=True)
+
+
 class ReportRequest(Strict):
     type = fields.String(required=True, validate=validate.OneOf(REPORT_TYPES))
     description = fields.String(
@@ -274,6 +262,11 @@ class ReportRequest(Strict):
     seizure = fields.Nested(Seizure, load_default=None)
     intelligence = fields.Nested(Intelligence, load_default=None)
     incident = fields.Nested(Incident, load_default=None)
+    source = fields.Nested(
+        Source,
+        load_default=None,
+        metadata={"description": "the thread message this report is made from, if any"},
+    )
 
     @validates_schema
     def _one_detail_object_matching_the_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -298,4 +291,5 @@ class ReportRequest(Strict):
             "occurred_at": data["occurred_at"],
             "location": data["location"],
             "details": details,
+            "source": data["source"],
         }

@@ -118,6 +118,11 @@ def values_for(
         v["detail"] = f"{p['identifier']['kind']} {p['identifier']['value']}"
     elif event_type == c.CASE_CLOSED:
         v["detail"] = p["disposition"].replace("_", " ")
+    elif event_type == c.CASE_TAKEDOWN_REQUESTED:
+        v["detail"] = p["platform"]
+        v["deadline"] = _clock(p["due_at"])
+    elif event_type == c.CASE_TAKEDOWN_REFUSED:
+        v["detail"] = "the platform"
     return v
 
 
@@ -130,6 +135,12 @@ def details_for(event_type: str, payload: Mapping[str, Any]) -> list[tuple[str, 
         return [("Report / सूचना", p["report"]["description"])]
     if event_type == c.CASE_CLOSED:
         return [("Summary / सारांश", p["summary"])]
+    if event_type == c.CASE_TAKEDOWN_REQUESTED:
+        return [
+            ("Post / पोस्ट", p["url"]),
+            ("Legal basis / कानूनी आधार", p["legal_basis"]),
+            ("Nodal officer / नोडल अधिकारी", p["nodal_officer"]),
+        ]
     if p.get("reason"):
         return [("Reason / कारण", p["reason"])]
     return []
