@@ -168,6 +168,40 @@ def relations(unit: Unit, access: CaseAccess) -> frozenset[Relation]:
     )
 
 
+# --- threads -------------------------------------------------------------------------------
+# Members of a thread are units, never persons, so a posting or a transfer of an officer
+# changes nothing.
+
+# A case's thread: its owner's control rooms, its assignee and its sharing partners.
+CASE_THREAD_RELATIONS = frozenset({Relation.OWNER, Relation.ASSIGNEE, Relation.PARTNER})
+
+
+def border_thread_member(unit: Unit, sides: tuple[Area, Area]) -> bool:
+    """A border pair's standing thread: every unit of either district (its control room,
+    stations, check-posts, squads) and both states' control rooms."""
+    for side in sides:
+        if unit.state != side.state:
+            continue
+        if unit.district is not None and unit.district == side.district:
+            return True
+        if unit.district is None and unit.role == "control_room":
+            return True
+    return False
+
+
+def case_thread_member(unit: Unit, access: CaseAccess) -> bool:
+    return bool(relations(unit, access) & CASE_THREAD_RELATIONS)
+
+
+def may_read_thread(unit: Unit, member: bool) -> bool:
+    """Members and auditors read a thread; to anyone else it does not exist."""
+    return member or is_auditor(unit)
+
+
+def may_post_thread(unit: Unit, member: bool) -> bool:
+    return member and not is_auditor(unit)
+
+
 def may_read_watchlist(unit: Unit, owner_state: int) -> bool:
     """A watchlist entry (and why it is there) is for its owner state's control rooms and
     for auditors."""

@@ -177,7 +177,7 @@ class CaseQuery:
     after: tuple[datetime, uuid.UUID] | None = None
 
 
-def _tsquery(words: Sequence[str]) -> str | None:
+def tsquery(words: Sequence[str]) -> str | None:
     """Every word must match, each as a whole word or the start of one. Lexemes are
     quoted, so PostgreSQL's parser never splits them again."""
     if not words:
@@ -211,7 +211,7 @@ async def find(pool: asyncpg.Pool, query: CaseQuery) -> Sequence[dict[str, Any]]
         query.assigned_to,
         query.opened_from,
         query.opened_to,
-        _tsquery(query.words),
+        tsquery(query.words),
         query.after[0] if query.after else None,
         query.after[1] if query.after else None,
         query.limit,

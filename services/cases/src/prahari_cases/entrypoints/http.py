@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -35,13 +36,17 @@ from prahari_cases.entrypoints.schemas import (
     WatchlistQuery,
     WatchlistRequest,
 )
+from prahari_cases.entrypoints.threads import THREADS
+from prahari_cases.entrypoints.threads import add_routes as add_thread_routes
 from prahari_cases.service_layer.commands import CaseCommands
 from prahari_cases.service_layer.handlers import CaseHandlers, load_case, refresh_stale_views
 from prahari_cases.service_layer.share_feed import ShareFeed
+from prahari_cases.service_layer.threads import ThreadDesk, Threads, may_link
 from prahari_cases.service_layer.timers import SlaClock
 from prahari_cases.service_layer.watchlist import WatchlistDesk
 from prahari_events import lgd, policy
 from prahari_events.auth import Unit
+from prahari_events.borders import load_pairs
 from prahari_events.catalogue import build_registry
 from prahari_events.db import event_store_migrations, package_migrations
 from prahari_events.envelope import utcnow
@@ -78,6 +83,7 @@ UNITS = web.AppKey("units", UnitDirectory)
 COMMANDS = web.AppKey("commands", CaseCommands)
 WATCHLIST = web.AppKey("watchlist", WatchlistDesk)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
+THREAD_INFO = web.AppKey("thread_info", Threads)
 
 # Built once: schemas are reusable, and costly to build.
 _AS_OF = AsOfQuery()
@@ -366,6 +372,9 @@ async def get_openapi(request: web.Request) -> web.Response:
 
 async def _commands(app: web.Application) -> AsyncIterator[None]:
     app[COMMANDS] = CaseCommands(app[POOL], app[STORE], app[TOPICS].case_events, app[UNITS])
+    app[THREADS] = ThreadDesk(
+        app[POOL], app[STORE], app[TOPICS].case_events, app[UNITS], app[THREAD_INFO]
+    )
     app[WATCHLIST] = WatchlistDesk(app[POOL], app[STORE], app[TOPICS].case_events)
     # Rows written by an older read model are rebuilt before anyone reads them.
     await refresh_stale_views(app[POOL], app[STORE])
@@ -386,6 +395,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             topics.case_events,
             settings.sla,
             rumour_window=settings.rumour_window,
+            may_link=functools.partial(may_link, threads=app[THREAD_INFO]),
         ),
         deadletter_topic=topics.deadletter,
         wants=CaseHandlers.WANTS,
@@ -430,6 +440,7 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
     app[PLACES] = lgd.load()
     # Fail at start, not at the first assignment, when the directory is missing or wrong.
     app[UNITS] = load_units(settings.unit_directory_path, app[PLACES])
+    app[THREAD_INFO] = Threads(app[STORE], app[PLACES], load_pairs(app[PLACES]))
     migrations = event_store_migrations() + package_migrations("prahari_cases", "cases")
     app.cleanup_ctx.extend(
         [
@@ -454,6 +465,7 @@ def create_app(settings: Settings, tracer: Tracer) -> web.Application:
         app.router.add_route(
             endpoint.method, "/v1/cases/{case_id}" + endpoint.path, command_handler(endpoint)
         )
+    add_thread_routes(app)
     app[OPENAPI] = openapi.build(table)
     app.router.add_get("/v1/openapi.json", get_openapi)
     return app

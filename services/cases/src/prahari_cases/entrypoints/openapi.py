@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from apispec import APISpec
+
 from prahari_cases.entrypoints import schemas as s
 from prahari_cases.entrypoints.commands import Endpoint
 from prahari_events.web import api_spec, error_response, finished, uuid_path
@@ -133,6 +135,11 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
             "WatchlistChange": s.WatchlistChange,
             "WatchlistEntry": s.WatchlistEntryJson,
             "Watchlist": s.WatchlistJson,
+            "Thread": s.ThreadJson,
+            "Message": s.MessageJson,
+            "ThreadList": s.ThreadList,
+            "MessagePage": s.MessagePage,
+            "MessageRequest": s.MessageRequest,
         },
         openapi_version="3.1.0",
     )
@@ -334,4 +341,85 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
         by_path.setdefault(endpoint.path, {})[endpoint.method.lower()] = _command(endpoint)
     for path, operations in by_path.items():
         spec.path(path=f"/v1/cases/{{case_id}}{path}", operations=operations)
+    _threads(spec)
     return finished(spec.to_dict())
+
+
+def _threads(spec: APISpec) -> None:
+    """Border pairs' standing threads and cases' threads: members are units."""
+    no_thread = error_response("no such thread, or not one this unit is a member of")
+    spec.path(
+        path="/v1/threads",
+        operations={
+            "get": {
+                "summary": "This unit's threads (an auditor's: all), the most recently active"
+                " first: its border pairs' standing threads, and the threads of its cases",
+                "security": [{"unitToken": []}],
+                "responses": {
+                    "200": {
+                        "description": "the threads",
+                        "content": {"application/json": {"schema": "ThreadList"}},
+                    },
+                    "401": _COMMON["401"],
+                },
+            }
+        },
+    )
+    thread_id = uuid_path("thread_id")
+    spec.path(
+        path="/v1/threads/{thread_id}/messages",
+        operations={
+            "get": {
+                "summary": "A thread's messages in the order posted, in keyset pages; with q,"
+                " those holding every word (Hindi or English). Members and auditors only",
+                "security": [{"unitToken": []}],
+                "parameters": [thread_id, {"in": "query", "schema": s.MessagesQuery}],
+                "responses": {
+                    "200": {
+                        "description": "a page of messages; `next` when there may be more",
+                        "content": {"application/json": {"schema": "MessagePage"}},
+                    },
+                    "400": error_response("invalid query, each parameter named"),
+                    "401": _COMMON["401"],
+                    "404": no_thread,
+                },
+            },
+            "post": {
+                "summary": "Post a message (Hindi or English, attachment references, mentions"
+                " of member units, each told at once by SMS). Event: `thread.message_posted`",
+                "security": [{"unitToken": []}],
+                "parameters": [
+                    thread_id,
+                    {
+                        "in": "header",
+                        "name": "Idempotency-Key",
+                        "required": False,
+                        "description": "Retry with the same key and body: the same message.",
+                        "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+                    },
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "MessageRequest"}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "the message, posted",
+                        "content": {"application/json": {"schema": "Message"}},
+                    },
+                    "200": {
+                        "description": "the message a retry with this key posted before",
+                        "content": {"application/json": {"schema": "Message"}},
+                    },
+                    "400": error_response("invalid fields, each named"),
+                    "401": _COMMON["401"],
+                    "403": error_response("auditors read threads and post nothing"),
+                    "404": no_thread,
+                    "422": error_response(
+                        "a mention of a unit that is not a member, or a reused Idempotency-Key"
+                    ),
+                    "503": error_response("the database did not answer; retry", retry=True),
+                },
+            },
+        },
+    )

@@ -18,6 +18,7 @@ from prahari_events.catalogue import (
     PLATFORMS,
     REPORT_TYPES,
     SEIZURE_UNITS,
+    THREAD_KINDS,
     WATCHLIST_KINDS,
 )
 from prahari_events.web import HTTP_URL, Day, Moment, Rule, WholeNumber
@@ -261,6 +262,43 @@ class CaseListQuery(Strict):
         load_default=None,
         validate=validate.Length(min=1, max=200),
         metadata={"description": "the `next` of the previous page"},
+    )
+
+
+class _MentionRef(Strict):
+    state = _state(required=True)
+    unit_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class MessageRequest(Strict):
+    text = fields.String(
+        required=True, validate=_TEXT, metadata={"description": "Hindi or English"}
+    )
+    attachments = fields.List(
+        fields.Nested(Attachment),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "references to evidence kept elsewhere; never the bytes"},
+    )
+    mentions = fields.List(
+        fields.Nested(_MentionRef),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "units of the thread to tell at once, by SMS"},
+    )
+
+
+class MessagesQuery(Strict):
+    after = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=2_000_000_000),
+        metadata={"description": "the `next` of the previous page (a message's version)"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "words of the messages, Hindi or English; prefixes match"},
     )
 
 
@@ -553,6 +591,59 @@ class CaseJson(Schema):
     total_reach = fields.Integer(
         required=True, allow_none=True, metadata={"description": "their summed estimated reach"}
     )
+
+
+class _SideJson(Schema):
+    state = fields.Integer(required=True)
+    district = fields.Integer(required=True)
+
+
+class ThreadJson(Schema):
+    thread_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(THREAD_KINDS))
+    title = fields.String(required=True)
+    case_id = fields.UUID(
+        required=True, allow_none=True, metadata={"description": "a case thread's case"}
+    )
+    sides = fields.List(
+        fields.Nested(_SideJson),
+        required=True,
+        allow_none=True,
+        metadata={"description": "a border thread's two districts"},
+    )
+    messages = fields.Integer(required=True)
+    last_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class ThreadList(Schema):
+    threads = fields.List(fields.Nested(ThreadJson), required=True)
+
+
+class _MentionJson(Schema):
+    state = fields.Integer(required=True)
+    unit_id = fields.String(required=True)
+
+
+class MessageJson(Schema):
+    message_id = fields.UUID(required=True)
+    thread_id = fields.UUID(required=True)
+    version = fields.Integer(required=True, metadata={"description": "its place in the thread"})
+    text = fields.String(required=True)
+    attachments = fields.List(fields.Nested(Attachment), required=True)
+    mentions = fields.List(fields.Nested(_MentionJson), required=True)
+    by = fields.Nested(_UnitJson, required=True)
+    at = fields.AwareDateTime(required=True)
+    cases = fields.List(
+        fields.UUID(),
+        required=True,
+        metadata={"description": "cases holding a report made from this message"},
+    )
+
+
+class MessagePage(Schema):
+    thread = fields.Nested(ThreadJson, required=True)
+    messages = fields.List(fields.Nested(MessageJson), required=True)
+    next = fields.Integer(metadata={"description": "pass as `after` for the next page"})
 
 
 class CaseList(Schema):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -14,6 +14,7 @@ import asyncpg
 
 from prahari_cases.adapters import identifiers as identifier_store
 from prahari_cases.adapters import read_model
+from prahari_cases.adapters import threads as thread_rows
 from prahari_cases.adapters import watchlist as watchlist_store
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import identifiers
@@ -31,6 +32,7 @@ from prahari_cases.domain.events import CaseEvent, LinkedReport, Reporter, Sourc
 from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.domain.triage import Attach, triage
 from prahari_cases.service_layer import tallies
+from prahari_events.auth import Unit
 from prahari_events.catalogue import (
     CASE_REPORT_UNLINKED,
     CASE_SEIZURE_RECORDED,
@@ -47,6 +49,8 @@ log = logging.getLogger("prahari.cases")
 
 Clock = Callable[[], datetime]
 SYSTEM = service_actor("cases")
+# Whether a report's unit may name a message of this thread as the report's source.
+SourceCheck = Callable[[Conn, Unit, uuid.UUID], Awaitable[bool]]
 
 
 async def load_case(
@@ -118,7 +122,9 @@ class CaseHandlers:
         *,
         rumour_window: timedelta = timedelta(hours=72),
         clock: Clock = utcnow,
+        may_link: SourceCheck | None = None,
     ) -> None:
+        self._may_link = may_link
         self._store = store
         self._case_topic = case_topic
         self._sla = sla_policy
@@ -216,8 +222,13 @@ class CaseHandlers:
             identifiers=tuple(found),
         )
         hits = [cmd.HitWatchlist(e.entry_id, e.owner, e.identifier) for e in watched]
+        source = await self._source(conn, report)
         if isinstance(decision, Attach):
             await self._attach(conn, report, decision, filed=filed, found=found, hits=hits, now=now)
+            if source is not None:
+                await thread_rows.link_case(
+                    conn, source.thread_id, source.message_id, decision.case_id
+                )
             return
         opening = cmd.OpenCase(
             case_id=own,
@@ -231,17 +242,36 @@ class CaseHandlers:
             identifiers=tuple(found),
             estimated_reach=reach,
             expected_at=_moment(details.get("expected_at")),
-            source=Source.from_json(p.get("source")),
+            source=source,
         )
         links = [cmd.LinkCase(c.case_id, c.state, c.identifier) for c in decision.links]
         case = await self._apply(
             conn, report, None, [opening, *links, *hits], now, remember=(report_id, found)
         )
+        if source is not None:
+            await thread_rows.link_case(conn, source.thread_id, source.message_id, own)
         for link in decision.links:
             other = await load_case(conn, self._store, link.case_id)
             assert other is not None  # a candidate is a case in the read model
             back = cmd.LinkCase(own, case.state, link.identifier)
             await self._apply(conn, report, other, [back], now)
+
+    async def _source(self, conn: Conn, report: Envelope) -> Source | None:
+        """The thread message the report names as its source, if its unit may name it (it
+        must be a member of the thread); otherwise the report stands alone, and its own
+        event still records what it named."""
+        source = Source.from_json(report.payload.get("source"))
+        if source is None or self._may_link is None:
+            return None
+        a = report.actor
+        unit = Unit(a.unit_id, a.kind, a.role, a.state, a.district)
+        if await self._may_link(conn, unit, source.thread_id):
+            return source
+        log.warning(
+            "a report names a thread its unit is not a member of",
+            extra={"fields": {"report_id": report.payload["report_id"], "unit": a.unit_id}},
+        )
+        return None
 
     async def _attach(
         self,
