@@ -28,6 +28,7 @@ SELECTORS = (
     "next_level_control_room",  # the control room one level above the case's
     "watchlist_owner",  # the unit that owns the watchlist entry
     "reporting_unit",  # the unit that filed the report the case was opened from
+    "thread_audience",  # the control rooms of a thread's districts (or states)
 )
 
 
@@ -47,6 +48,7 @@ class RoutingTable:
     routes: Mapping[str, Route]
     expiry: Route
     reply: Route
+    mention: Route
 
     def route(self, event_type: str) -> Route | None:
         return self.routes.get(event_type)
@@ -84,7 +86,7 @@ def parse_routes(raw: Mapping[str, Any]) -> RoutingTable:
             bool(spec.get("escalate", True)),
         )
 
-    if set(raw) - {"_", "routes", "expiry", "reply"}:
+    if set(raw) - {"_", "routes", "expiry", "reply", "mention"}:
         raise ConfigError(f"the routing table has unknown keys {sorted(set(raw))}")
     routes = raw.get("routes")
     if not isinstance(routes, dict):
@@ -97,6 +99,7 @@ def parse_routes(raw: Mapping[str, Any]) -> RoutingTable:
         {name: route(name, spec) for name, spec in routes.items()},
         route("expiry", raw.get("expiry", {})),
         route("reply", raw.get("reply", {})),
+        route("mention", raw.get("mention", {})),
     )
 
 
@@ -188,6 +191,15 @@ def resolve(  # noqa: PLR0912 (one branch per selector)
                     Unreachable(selector, f"control room of district {area.district}", "not listed")
                 )
         return found, missing
+    if selector == "thread_audience":
+        heard: list[DirectoryUnit] = []
+        lost: list[Unreachable] = []
+        for spec in payload.get("audience", []):
+            area = Area(spec["state"], spec["district"])
+            found_here, missing_here = rooms(area, f"control room of {area}")
+            heard += found_here
+            lost += missing_here
+        return heard, lost
     if selector == "next_level_control_room":
         # Two levels exist, district and state; above a district is its state's control
         # room, and the state's is the top: it hears of its own breaches too.

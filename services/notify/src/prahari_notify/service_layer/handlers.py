@@ -16,7 +16,7 @@ from prahari_events import catalogue as c
 from prahari_events import lgd
 from prahari_events.db import Conn
 from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor
-from prahari_events.policy import Area, CaseAccess
+from prahari_events.policy import Area, CaseAccess, UnitRef
 from prahari_events.store import EventStore
 from prahari_events.telemetry import current_carrier
 from prahari_events.units import UnitDirectory
@@ -186,6 +186,9 @@ class NotifyHandlers:
         if envelope.type == c.SMS_REPLY_REQUESTED:
             await self.reply(conn, envelope)
             return
+        if envelope.type == c.THREAD_MESSAGE_POSTED:
+            await self.thread_message(conn, envelope)
+            return
         access: CaseAccess | None = None
         report_type: str | None = None
         if "case_id" in envelope.payload:
@@ -258,9 +261,12 @@ class NotifyHandlers:
         await self._outbox.queue(conn, messages, cause, route, fresh=True)
         await self._outbox.undeliverable(conn, cause, lost)
 
-    async def _first_in_window(self, conn: Conn, event: Envelope, unit: Any, place: str) -> bool:
-        """True when this follow-up goes now; False when it waits for the window's digest."""
-        case_id = uuid.UUID(event.payload["case_id"])
+    async def _first_in_window(
+        self, conn: Conn, event: Envelope, unit: Any, place: str, *, subject: str | None = None
+    ) -> bool:
+        """True when this follow-up goes now; False when it waits for the window's digest.
+        The window is per case, or per thread for a thread's messages (`subject`)."""
+        case_id = uuid.UUID(subject or event.payload["case_id"])
         held = await store.window(conn, case_id, unit.state, unit.unit_id, event.type)
         now_, after = digest.on_follow_up(held, self._clock(), self._digest_s)
         key = {
@@ -275,6 +281,67 @@ class NotifyHandlers:
         }
         await store.save_window(conn, key, after)
         return now_
+
+    async def thread_message(self, conn: Conn, event: Envelope) -> None:
+        """A message in a thread: each unit it mentions is told at once; the thread's other
+        control rooms by its route (the first message in a window at once, the rest in the
+        window's digest). The poster is never told of its own message."""
+        p = event.payload
+        thread_id = p["thread_id"]
+        poster = (event.actor.state, event.actor.unit_id)
+        case_id = p["case_id"]
+        values = {"ref": case_ref(thread_id), "origin": event.actor.unit_id, "detail": p["text"]}
+        details = [
+            ("Thread / थ्रेड", thread_id),
+            ("From / से", event.actor.unit_id),
+            ("Message / संदेश", p["text"]),
+            ("At / समय", event.occurred_at.astimezone(IST).strftime("%Y-%m-%d %H:%M IST")),
+        ]
+        lost: list[Unreachable] = []
+        mentioned = []
+        for m in p["mentions"]:
+            unit = self._units.get(UnitRef(m["state"], m["unit_id"]))
+            if unit is None:
+                lost.append(Unreachable("mention", m["unit_id"], "not in the unit directory"))
+            elif (unit.state, unit.unit_id) != poster:
+                mentioned.append(unit)
+        cause = Cause(
+            f"{event.event_id}:mention",
+            event.type,
+            event.event_id,
+            case_id,
+            event.jurisdiction,
+            event.correlation_id,
+            event.event_id,
+        )
+        mention = TEMPLATES[self._routes.mention.template]
+        messages = compose(cause.key, mention, mentioned, values, details)
+        await self._outbox.queue(conn, messages, cause, self._routes.mention, fresh=True)
+        route = self._routes.route(event.type)
+        if route is not None:
+            told = {(u.state, u.unit_id) for u in mentioned} | {poster}
+            units, missing = recipients(route, p, None, self._units)
+            lost += missing
+            units = [u for u in units if (u.state, u.unit_id) not in told]
+            place = place_name(self._places, None)
+            if route.digest:
+                units = [
+                    u
+                    for u in units
+                    if await self._first_in_window(conn, event, u, place, subject=thread_id)
+                ]
+            everyone = Cause(
+                str(event.event_id),
+                event.type,
+                event.event_id,
+                case_id,
+                event.jurisdiction,
+                event.correlation_id,
+                event.event_id,
+            )
+            messages = compose(everyone.key, TEMPLATES[route.template], units, values, details)
+            await self._outbox.queue(conn, messages, everyone, route, fresh=True)
+        await self._outbox.undeliverable(conn, cause, lost)
 
     async def reply(self, conn: Conn, event: Envelope) -> None:
         p = event.payload
@@ -297,11 +364,13 @@ class NotifyHandlers:
 
 def digest_cause(window: dict[str, Any]) -> Cause:
     ends = window["ends_at"].isoformat()
+    # A thread's digest is about the thread, not a case (its window keeps the thread's id).
+    about_case = window["cause"] != c.THREAD_MESSAGE_POSTED
     return Cause(
         f"digest:{window['case_id']}:{window['recipient_state']}:{window['recipient_unit']}:{ends}",
         window["cause"],
         None,
-        str(window["case_id"]),
+        str(window["case_id"]) if about_case else None,
         Jurisdiction(window["state"], window["district"]),
         window["correlation_id"],
         None,

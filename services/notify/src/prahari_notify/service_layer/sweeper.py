@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from prahari_events.catalogue import THREAD_MESSAGE_POSTED
 from prahari_events.db import Conn
 from prahari_events.envelope import Jurisdiction
 from prahari_events.policy import UnitRef
@@ -134,12 +135,14 @@ class Sweeper:
                     )
                     route = self._routes.route(window["cause"])
                     if unit is not None and route is not None:
+                        thread = window["cause"] == THREAD_MESSAGE_POSTED
+                        about = "Thread / थ्रेड" if thread else "Case / मामला"
                         messages = compose(
                             digest_cause(window).key,
                             TEMPLATES[f"{route.template}_digest"],
                             [unit],
                             digest_values(window, count),
-                            [("Case / मामला", str(window["case_id"]))],
+                            [(about, str(window["case_id"]))],
                         )
                         await self._outbox.queue(
                             conn, messages, digest_cause(window), route, digest_of=count
