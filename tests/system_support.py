@@ -77,10 +77,12 @@ async def running_system(
     owner_url: str = DATABASE_URL,
     url_of: Callable[[str], str] = role_url,
     extra_env: dict[str, str] | None = None,
+    units: list[dict[str, Any]] | None = None,
 ) -> AsyncIterator[System]:
     """The three services as processes, each as its database role; `kafka_env(service)`
     gives a service's PRAHARI_KAFKA_* settings (default: the shared plaintext broker), and
-    `owner_url`/`url_of(role)` the database (default: the shared one)."""
+    `owner_url`/`url_of(role)` the database (default: the shared one); `units` are added
+    to the unit directory's two (Sonbhadra's and UP's control rooms)."""
     mail = MailSink()
     smtp_port = free_port()
     smtp = start_smtp("127.0.0.1", smtp_port, mail)
@@ -114,6 +116,7 @@ async def running_system(
                         "phone": None,
                         "language": "en",
                     },
+                    *(units or []),
                 ]
             },
             ensure_ascii=False,
