@@ -88,7 +88,7 @@ async def test_a_report_becomes_a_case_an_email_and_an_sms_under_one_trace(syste
         assert status == 200
         [opened] = history["events"]
         assert opened["type"] == "case.opened"
-        assert opened["version"] == 2  # case.opened v2: with the report's identifiers
+        assert opened["version"] == 3  # case.opened v3: identifiers, SLA, and its source
         assert opened["payload"]["identifiers"] == [{"kind": "vehicle", "value": "UP64AB1234"}]
         assert opened["actor"]["unit_id"] == "service:cases"
         assert opened["jurisdiction"] == {"state": UP, "district": SONBHADRA}
