@@ -82,7 +82,9 @@ def test_no_server_errors_and_every_response_matches_the_document(
     url, ids = cases_api
     statuses: list[int] = []
     operations = contract_operations(url)
-    assert len(operations) == 29  # 4 reads, 19 commands, the seizure tallies, 5 watchlist
+    assert (
+        len(operations) == 33
+    )  # 4 reads, 19 commands, the seizure tallies, 5 watchlist, 4 threads
     for operation in operations:
         # Half the time aim at a real case, with its ETag, so the generator gets past 404
         # and 412 into the commands themselves.

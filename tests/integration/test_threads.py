@@ -172,3 +172,13 @@ async def test_a_case_thread_follows_the_cases_owner_and_partners(
     assert case_id in [t["case_id"] for t in listed["threads"]]
     # The station that filed the report reads the case, but is not one of its thread's.
     assert (await call(cases, "GET", path, OTHER_STATION))[0] == 404
+
+
+async def test_search_across_threads_finds_only_the_units_own(cases: Client) -> None:
+    status, posted = await post(cases, CHA_ROOM, {"text": "कर्मनासा नाका पर सफेद ट्रक"})
+    assert status == 201, posted
+    for unit, found in [(KAI_ROOM, 1), (AUDITOR, 1), (JH_ROOM, 0), (JH_STATION, 0)]:
+        status, body, _ = await call(cases, "GET", "/v1/threads/search?q=कर्मनासा ट्रक", unit)
+        assert (status, len(body["messages"])) == (200, found), unit.unit_id
+    status, body, _ = await call(cases, "GET", "/v1/threads/search", KAI_ROOM)
+    assert (status, "q" in body["error"]["fields"]) == (400, True)

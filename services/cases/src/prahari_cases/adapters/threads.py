@@ -106,6 +106,21 @@ async def page(
     return [_body(r) for r in rows]
 
 
+async def search(
+    pool: asyncpg.Pool, thread_ids: Sequence[uuid.UUID] | None, words: Sequence[str], limit: int
+) -> list[dict[str, Any]]:
+    """Messages of these threads (None: every thread) holding every word, newest first."""
+    rows = await pool.fetch(
+        "SELECT body, cases FROM thread_messages"
+        " WHERE ($1::uuid[] IS NULL OR thread_id = ANY($1)) AND search @@ $2::tsquery"
+        " ORDER BY posted_at DESC, message_id DESC LIMIT $3",
+        None if thread_ids is None else list(thread_ids),
+        tsquery(words),
+        limit,
+    )
+    return [_body(r) for r in rows]
+
+
 async def heads(pool: asyncpg.Pool, thread_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Head]:
     rows = await pool.fetch(
         "SELECT thread_id, version, last_at FROM thread_heads WHERE thread_id = ANY($1)",

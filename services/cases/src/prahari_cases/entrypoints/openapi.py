@@ -139,6 +139,7 @@ def build(table: Sequence[Endpoint]) -> dict[str, Any]:
             "Message": s.MessageJson,
             "ThreadList": s.ThreadList,
             "MessagePage": s.MessagePage,
+            "MessageList": s.MessageList,
             "MessageRequest": s.MessageRequest,
         },
         openapi_version="3.1.0",
@@ -360,6 +361,25 @@ def _threads(spec: APISpec) -> None:
                         "description": "the threads",
                         "content": {"application/json": {"schema": "ThreadList"}},
                     },
+                    "401": _COMMON["401"],
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/threads/search",
+        operations={
+            "get": {
+                "summary": "Messages holding every word (Hindi or English; prefixes match),"
+                " newest first, in the threads this unit has (an auditor: all)",
+                "security": [{"unitToken": []}],
+                "parameters": [{"in": "query", "schema": s.ThreadSearchQuery}],
+                "responses": {
+                    "200": {
+                        "description": "the messages found",
+                        "content": {"application/json": {"schema": "MessageList"}},
+                    },
+                    "400": error_response("invalid query, each parameter named"),
                     "401": _COMMON["401"],
                 },
             }

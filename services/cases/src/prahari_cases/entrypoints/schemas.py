@@ -302,6 +302,15 @@ class MessagesQuery(Strict):
     )
 
 
+class ThreadSearchQuery(Strict):
+    q = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "words of the messages, Hindi or English; prefixes match"},
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
 _DIMENSION = "(?:" + "|".join(DIMENSIONS) + ")"
 GROUP_BY = f"^{_DIMENSION}(?:,{_DIMENSION}){{0,{len(DIMENSIONS) - 1}}}$"
 
@@ -644,6 +653,10 @@ class MessagePage(Schema):
     thread = fields.Nested(ThreadJson, required=True)
     messages = fields.List(fields.Nested(MessageJson), required=True)
     next = fields.Integer(metadata={"description": "pass as `after` for the next page"})
+
+
+class MessageList(Schema):
+    messages = fields.List(fields.Nested(MessageJson), required=True)
 
 
 class CaseList(Schema):

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from prahari_cases.domain import search
 from prahari_cases.domain.events import Attachment
-from prahari_cases.entrypoints.schemas import MessageRequest, MessagesQuery
+from prahari_cases.entrypoints.schemas import MessageRequest, MessagesQuery, ThreadSearchQuery
 from prahari_cases.service_layer.threads import ThreadDesk
 from prahari_events.errors import NotFound
 from prahari_events.policy import UnitRef
@@ -29,6 +29,7 @@ from prahari_events.web import (
 THREADS = web.AppKey("threads", ThreadDesk)
 _MESSAGE = MessageRequest()
 _PAGE = MessagesQuery()
+_SEARCH = ThreadSearchQuery()
 
 
 def _thread_id(request: web.Request) -> uuid.UUID:
@@ -72,6 +73,20 @@ async def list_messages(request: web.Request) -> web.Response:
     return json_response(body)
 
 
+async def search_messages(request: web.Request) -> web.Response:
+    unit = authenticate(request)
+    query = load_input(_SEARCH, dict(request.query), "invalid query")
+    words = search.words(query["q"])
+    found = await request.app[THREADS].search(unit, words, query["limit"]) if words else []
+    await request.app[READS].record(
+        request.app[POOL],
+        unit,
+        "threads.search",
+        detail={"query": dict(request.query), "count": len(found)},
+    )
+    return json_response({"messages": found})
+
+
 async def post_message(request: web.Request) -> web.Response:
     unit = authenticate(request)
     thread_id = _thread_id(request)
@@ -96,5 +111,6 @@ async def post_message(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/threads", list_threads)
+    app.router.add_get("/v1/threads/search", search_messages)
     app.router.add_get("/v1/threads/{thread_id}/messages", list_messages)
     app.router.add_post("/v1/threads/{thread_id}/messages", post_message)

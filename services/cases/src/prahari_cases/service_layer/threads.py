@@ -148,6 +148,14 @@ class ThreadDesk:
         found = await rows.page(self._pool, thread_id, after=after, limit=limit, words=words)
         return thread, found
 
+    async def search(self, unit: Unit, words: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        """Messages holding every word, newest first, in the threads `mine` lists for the
+        unit (an auditor's: every thread)."""
+        if policy.is_auditor(unit):
+            return await rows.search(self._pool, None, words, limit)
+        ids = [uuid.UUID(t["thread_id"]) for t in await self.mine(unit)]
+        return await rows.search(self._pool, ids, words, limit)
+
     async def post(
         self,
         unit: Unit,
