@@ -20,17 +20,25 @@ from prahari_cases.domain.case import stream_for
 from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.entrypoints.http import create_app as create_cases_app
 from prahari_cases.service_layer.handlers import CaseHandlers
+from prahari_events import lgd
+from prahari_events.borders import load_pairs
 from prahari_events.checkpoints import ensure_key
 from prahari_events.kafka import Topics
+from prahari_events.policy import Area
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
 from prahari_events.telemetry import no_op_tracer
-from tests.cases_support import SON_ROOM, SQUAD, cases_settings, do
-from tests.factories import AUDITOR, report_envelope
+from tests.cases_support import KAI_ROOM, SON_ROOM, SQUAD, cases_settings, do
+from tests.factories import AUDITOR, STATION, report_envelope
 from tests.notify_support import notify_rig, until
 from tests.support import AUDIT_URL, KAFKA, bearer, publish, published_schema, read_topic
 
 pytestmark = pytest.mark.integration
+
+SONBHADRA_KAIMUR = next(
+    p for p in load_pairs(lgd.load()) if p.includes(Area(9, 184)) and p.includes(Area(10, 200))
+)
+THREAD = f"/v1/threads/{SONBHADRA_KAIMUR.pair_id}/messages"
 
 
 async def _count(read: Any, n: int) -> bool:
@@ -240,7 +248,19 @@ async def _mixed_history(cases: Any, pool: asyncpg.Pool, registry: Registry, top
              "expires_at": "2099-06-04T23:59:00+05:30"}  # fmt: skip
     async with cases.post("/v1/watchlist", json=entry, headers=headers) as response:
         assert response.status == 201
+    # Talk in the Sonbhadra-Kaimur thread; one message becomes a report.
+    posted = []
+    for n, unit in enumerate([STATION, SON_ROOM, KAI_ROOM, STATION]):
+        async with cases.post(THREAD, json={"text": f"संदेश {n}"}, headers=bearer(unit)) as r:
+            assert r.status == 201
+            posted.append(await r.json())
+    source = {"thread_id": str(SONBHADRA_KAIMUR.pair_id), "message_id": posted[0]["message_id"]}
     reports = [
+        report_envelope(registry, details={"commodity": "liquor", "vehicles": ["UP64ZZ0001"]},
+                        source=source),
+        report_envelope(registry, report_type="rumour", description="बच्चा चोर की अफवाह",
+                        details={"platform": "x", "handle": "@afwaah"}),
+    ] + [
         report_envelope(registry, details={"commodity": "liquor", "vehicles": [VEHICLES[n % 4]]})
         for n in range(40)
     ] + [
@@ -255,7 +275,10 @@ async def _mixed_history(cases: Any, pool: asyncpg.Pool, registry: Registry, top
         return count == len(reports)
 
     await until(linked, within=30)
-    ids = [str(r["case_id"]) for r in await pool.fetch("SELECT case_id FROM case_view")]
+    ids = [
+        str(r["case_id"])
+        for r in await pool.fetch("SELECT case_id FROM case_view WHERE report_type <> 'rumour'")
+    ]
     sent = 1
     for n, case_id in enumerate(sorted(ids)):
         steps: list[tuple[str, Any, Any]] = [
@@ -271,7 +294,15 @@ async def _mixed_history(cases: Any, pool: asyncpg.Pool, registry: Registry, top
         for path, unit, body in steps[: 3 + n % 6]:
             await do(cases, case_id, path, unit, body)
             sent += 1
-    return sent
+    rumour = await pool.fetchval("SELECT case_id FROM case_view WHERE report_type = 'rumour'")
+    takedown = {"platform": "x", "url": "https://x.com/afwaah/status/1",
+                "legal_basis": "it_act_69a", "nodal_officer": "SP Cyber Crime"}  # fmt: skip
+    case = await do(cases, str(rumour), "/takedown-requests", SON_ROOM, takedown)
+    outcome = f"/takedown-requests/{case['takedowns'][0]['request_id']}/outcome"
+    await do(cases, str(rumour), outcome, SON_ROOM, {"outcome": "refused", "reason": "no"})
+    fact_check = {"url": "https://uppolice.gov.in/f/1", "text_en": "False", "text_hi": "झूठ"}
+    await do(cases, str(rumour), "/fact-checks", SON_ROOM, fact_check)
+    return sent + 3 + len(posted)
 
 
 async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_rows(
@@ -290,8 +321,10 @@ async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_row
     assert (code, clean["differences"]) == (0, [])
     assert clean["cases"] == await pool.fetchval("SELECT count(*) FROM case_view")
     # Every table the replay covers holds rows, so "no difference" means something.
-    for table in ("case_timers", "case_identifiers", "watchlist", "seizures", "seizure_items"):
+    for table in ("case_timers", "case_identifiers", "watchlist", "seizures", "seizure_items",
+                  "thread_heads", "thread_messages"):  # fmt: skip
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") > 0, table
+    assert await pool.fetchval("SELECT count(*) FROM thread_messages WHERE cases <> '{}'") == 1
     # Hand edits behind the service's back: each row is named, nothing else.
     edited_case = await pool.fetchval("SELECT case_id FROM case_view ORDER BY case_id LIMIT 1")
     await pool.execute("UPDATE case_view SET status = 'closed' WHERE case_id = $1", edited_case)
@@ -305,6 +338,12 @@ async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_row
     )
     timer = await pool.fetchval("SELECT case_id FROM case_timers ORDER BY case_id LIMIT 1")
     await pool.execute("DELETE FROM case_timers WHERE case_id = $1", timer)
+    message = await pool.fetchval("SELECT message_id FROM thread_messages WHERE version = 2")
+    await pool.execute(
+        "UPDATE thread_messages SET body = jsonb_set(body, '{text}', '\"edited\"')"
+        " WHERE message_id = $1",
+        message,
+    )
     code, found = await audit(capsys, *replay)
     assert code == 1
     assert sorted(found["differences"]) == sorted(
@@ -314,6 +353,8 @@ async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_row
             f"seizures {seizure['named']}: live only",
             f"seizures {seizure['named']}: replay only",
             f"case_timers {timer}: replay only",
+            f"thread_messages {message}: live only",
+            f"thread_messages {message}: replay only",
         ]
     )
     # Nothing of the replay stays behind.

@@ -12,6 +12,8 @@ cases' read models, all rebuilt:
 - `case_reports` and `case_identifiers` (triage's lookups): from the reports each case
   holds and the identifiers the case's events carry for each;
 - `watchlist`: from the watchlist streams;
+- `thread_heads` and `thread_messages`: from the thread streams, each message linked to the
+  cases opened from it (their `case.opened` names it as their source);
 - `seizures` and `seizure_items` (the tallies): from case.seizure_recorded in the store and
   the seizure reports cases consumed from intake's topic (intake keeps no store; which
   reports the consumer had taken is in `processed_messages`, read in the same snapshot).
@@ -19,7 +21,8 @@ cases' read models, all rebuilt:
   depends on arrival order.
 
 Compared without the columns that are not the events' to decide: the time a report was
-linked (`case_reports.linked_at`, the database's clock).
+linked (`case_reports.linked_at`, the database's clock) and the fingerprint of the request
+that posted a message (`thread_messages.request_hash`, kept for retries).
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from prahari_audit.progress import Progress
 from prahari_audit.topics import read_whole
 from prahari_cases.adapters import identifiers as identifier_store
 from prahari_cases.adapters import read_model
+from prahari_cases.adapters import threads as thread_rows
 from prahari_cases.adapters import watchlist as watchlist_store
-from prahari_cases.domain import watchlist
+from prahari_cases.domain import search, watchlist
 from prahari_cases.domain.case import Case, replay
 from prahari_cases.service_layer import tallies
+from prahari_cases.service_layer.threads import message_json
 from prahari_events.catalogue import CASE_SEIZURE_RECORDED, REPORT_RECEIVED, build_registry
 from prahari_events.db import Conn, event_store_migrations, package_migrations
 from prahari_events.envelope import Envelope
@@ -58,6 +63,12 @@ COMPARED = {
         "SELECT kind, value, case_id, report_id FROM {s}.case_identifiers",
     ),
     "watchlist": ("entry_id", "SELECT * FROM {s}.watchlist"),
+    "thread_heads": ("thread_id", "SELECT * FROM {s}.thread_heads"),
+    "thread_messages": (
+        "message_id",
+        "SELECT message_id, thread_id, version, posted_at, body, search,"
+        " ARRAY(SELECT unnest(cases) ORDER BY 1) AS cases FROM {s}.thread_messages",
+    ),
     "seizures": (
         "seizure",
         f"SELECT {_SEIZURE_GROUP} AS seizure, state, district, day, category, unit, quantity,"
@@ -161,7 +172,14 @@ async def _rebuild(conn: Conn, streams: dict[str, list[Envelope]], reports: list
                 entry = watchlist.evolve(entry, event)
             if entry is not None:
                 await watchlist_store.save(conn, entry)
+        elif stream.startswith("thread-"):
+            await _save_thread(conn, events)
     await _save_cases(conn, folded)
+    for case in folded:
+        if case.source is not None:
+            await thread_rows.link_case(
+                conn, case.source.thread_id, case.source.message_id, case.case_id
+            )
     # In the order they were recorded, the nearest to the order they arrived in.
     for event in sorted([*reports, *seizures], key=lambda e: (e.recorded_at, e.event_id)):
         if event.type == REPORT_RECEIVED:
@@ -169,6 +187,18 @@ async def _rebuild(conn: Conn, streams: dict[str, list[Envelope]], reports: list
         else:
             await tallies.record_case_seizure(conn, event)
     return len(folded)
+
+
+async def _save_thread(conn: Conn, events: list[Envelope]) -> None:
+    """A thread's head and messages, as a post writes them (without the request's
+    fingerprint, which is not the events' to give)."""
+    for event in events:
+        p = event.payload
+        case_id = uuid.UUID(p["case_id"]) if p["case_id"] else None
+        await thread_rows.lock_head(conn, uuid.UUID(p["thread_id"]), p["kind"], case_id)
+        await thread_rows.add_message(
+            conn, message_json(event), request_hash=None, terms=search.terms(p["text"])
+        )
 
 
 async def _save_cases(conn: Conn, cases: list[Case]) -> None:

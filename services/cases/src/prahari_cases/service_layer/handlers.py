@@ -222,14 +222,12 @@ class CaseHandlers:
             identifiers=tuple(found),
         )
         hits = [cmd.HitWatchlist(e.entry_id, e.owner, e.identifier) for e in watched]
-        source = await self._source(conn, report)
         if isinstance(decision, Attach):
+            # The case it joins was opened from another report: the message is not linked
+            # (the link is the opened case's `source`, so a replay of the events gives it).
             await self._attach(conn, report, decision, filed=filed, found=found, hits=hits, now=now)
-            if source is not None:
-                await thread_rows.link_case(
-                    conn, source.thread_id, source.message_id, decision.case_id
-                )
             return
+        source = await self._source(conn, report)
         opening = cmd.OpenCase(
             case_id=own,
             report_id=report_id,
