@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from prahari_events import lgd
 from prahari_events.auth import Unit
+from prahari_events.borders import load_pairs
+from prahari_events.policy import Area
 from prahari_intake.entrypoints.examples import EXAMPLES
 from tests.cases_support import BR_ROOM, SON_ROOM, etag_of
 from tests.factories import AUDITOR, OTHER_STATION, STATE_ROOM, STATION
@@ -20,6 +23,16 @@ from tests.support import bearer
 pytestmark = pytest.mark.integration
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "security.md"
+SONBHADRA_KAIMUR = next(
+    p for p in load_pairs(lgd.load()) if p.includes(Area(9, 184)) and p.includes(Area(10, 200))
+)
+THREAD = f"/v1/threads/{SONBHADRA_KAIMUR.pair_id}/messages"
+TAKEDOWN = {
+    "platform": "x",
+    "url": "https://x.com/a/status/1",
+    "legal_basis": "it_act_69a",
+    "nodal_officer": "SP Cyber Crime",
+}
 COLUMNS: dict[str, Unit | None] = {
     "reporter": STATION,
     "reporter, other district": OTHER_STATION,
@@ -65,8 +78,8 @@ async def test_every_role_gets_what_the_table_says(
     report_id = (await filed.json())["report_id"]
     case_id = await open_case()
 
-    async def command(path: str, body: dict[str, Any], unit: Unit | None) -> int:
-        fresh = await open_case()  # each try on a case of its own, at its current version
+    async def command(path: str, body: dict[str, Any], unit: Unit | None, **report: Any) -> int:
+        fresh = await open_case(**report)  # each try on a case of its own, at its version
         etag = await etag_of(cases, fresh)
         return await status(
             cases, "POST", f"/v1/cases/{fresh}{path}", unit, json=body,
@@ -105,6 +118,13 @@ async def test_every_role_gets_what_the_table_says(
             "`POST /v1/cases/{id}/closure`": lambda u: command(
                 "/closure", {"disposition": "fir_registered", "summary": "FIR दर्ज"}, u
             ),
+            "`POST /v1/cases/{id}/takedown-requests` (a rumour case)": lambda u: command(
+                "/takedown-requests", TAKEDOWN, u, report_type="rumour"
+            ),
+            "`GET /v1/threads/{id}/messages` (Sonbhadra-Kaimur)": get(cases, THREAD),
+            "`POST /v1/threads/{id}/messages` (Sonbhadra-Kaimur)": lambda unit: status(
+                cases, "POST", THREAD, unit, json={"text": "नाका"}, headers=headers(unit)
+            ),
             "`GET /v1/stats/seizures`": get(cases, "/v1/stats/seizures"),
             "`GET /v1/watchlist`": get(cases, "/v1/watchlist"),
             "`GET /v1/notifications?case_id={id}`": get(
@@ -125,7 +145,7 @@ async def test_every_role_gets_what_the_table_says(
 
 def test_the_table_parses() -> None:
     rows = table()
-    assert len(rows) == 14
+    assert len(rows) == 17
     assert all(
         re.fullmatch(r"[1-5][0-9]{2}", str(s)) for row in rows.values() for s in row.values()
     )
