@@ -31,10 +31,13 @@ from typing import Any
 
 import aiohttp
 from common import (  # bench/common.py: run as bench/notify.py
+    KAFKA,
+    ROOT,
     TOKEN_TRUST,
+    URL,
     free_port,
     mint,
-    wait_ready,
+    services,
 )
 
 from prahari_cases.domain.case import case_id_for
@@ -49,17 +52,13 @@ from prahari_events.db import (
     package_migrations,
 )
 from prahari_events.envelope import Actor, Draft, Jurisdiction, utcnow
-from prahari_events.kafka import KafkaAccess, Topics, create_topics, delete_topics
-from prahari_events.migrations import migrate_service
+from prahari_events.kafka import Topics, create_topics, delete_topics
 from prahari_events.store import EventStore
 from prahari_events.units import load_units
 from prahari_intake.entrypoints.examples import EXAMPLES
 from prahari_notify.domain.routing import DEFAULT_ROUTES, load_routes
 from prahari_notify.service_layer.handlers import NotifyHandlers, Outbox
 
-ROOT = Path(__file__).resolve().parents[1]
-KAFKA = KafkaAccess("127.0.0.1:9092")
-URL = os.environ.get("DATABASE_URL", "postgresql://prahari:prahari@127.0.0.1:54329/prahari")
 CONCURRENCY = 32
 QUEUED = 3000
 ROUNDS = int(os.environ.get("BENCH_NOTIFY_ROUNDS", "3"))
@@ -279,42 +278,22 @@ def seizure(n: int) -> dict[str, Any]:
 
 
 async def end_to_end(gateway: Gateway, units_path: Path, rate: float) -> dict[str, float]:
-    test_id = uuid.uuid4().hex[:8]
-    topics = Topics(f"bench{test_id}.")
-    await create_topics(KAFKA, topics.specs())
-    ports = {name: free_port() for name in ("intake", "cases", "notify")}
-    base = {
-        "PATH": os.environ.get("PATH", ""), "PRAHARI_TOKEN_TRUST": TOKEN_TRUST, "DATABASE_URL": URL,
-        "PRAHARI_TOPIC_PREFIX": topics.prefix, "PRAHARI_UNIT_DIRECTORY": str(units_path),
-        "PRAHARI_SMS_GATEWAY_URL": f"{gateway.url}/sms", "PRAHARI_LOG_LEVEL": "WARNING",
+    env = {
+        "PRAHARI_UNIT_DIRECTORY": str(units_path),
+        "PRAHARI_SMS_GATEWAY_URL": f"{gateway.url}/sms",
         "PRAHARI_SMTP_PORT": str(gateway.smtp_port),
-        **{f"PRAHARI_{name.upper()}_PORT": str(p) for name, p in ports.items()},
-    }  # fmt: skip
+    }
 
     def profile(name: str) -> list[str]:
         # BENCH_PROFILE_E2E=dir writes a cProfile of each service there.
         folder = os.environ.get("BENCH_PROFILE_E2E")
         return ["-m", "cProfile", "-o", f"{folder}/{name}.prof"] if folder else []
 
-    for name in ports:  # as ./dev does before services start
-        await migrate_service(URL, name, f"bench_{name}_{test_id}")
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            *profile(name),
-            "-m",
-            f"prahari_{name}",
-            cwd=ROOT,
-            env={**base, "PRAHARI_DB_SCHEMA": f"bench_{name}_{test_id}"},
-        )
-        for name in ports
-    ]
     token = mint(UNIT)
     accepted: dict[str, float] = {}  # case ref -> when intake answered 202
     refused = 0
-    try:
-        for port in ports.values():
-            await wait_ready(f"http://127.0.0.1:{port}/readyz")
+    names = ("intake", "cases", "notify")
+    async with services(names, env, python_args=profile) as ports:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
             url = f"http://127.0.0.1:{ports['intake']}/v1/reports"
             headers = {"Authorization": f"Bearer {token}"}
@@ -339,16 +318,6 @@ async def end_to_end(gateway: Gateway, units_path: Path, rate: float) -> dict[st
             if len(_arrived(gateway, accepted)) >= len(accepted):
                 break
             await asyncio.sleep(0.5)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            await process.wait()
-        pool = await create_pool(URL, "public", application="bench", max_size=1)
-        for name in ports:
-            await drop_schema(pool, f"bench_{name}_{test_id}")
-        await pool.close()
-        await delete_topics(KAFKA, [s.name for s in topics.specs()])
     arrived = _arrived(gateway, accepted)
     latencies = sorted(arrived[ref] - accepted[ref] for ref in arrived)
     per_case = collections.Counter(

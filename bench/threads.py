@@ -19,22 +19,18 @@ import asyncio
 import collections
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import aiohttp
-from common import TOKEN_TRUST, free_port, mint, wait_ready  # bench/common.py
-from notify import KAFKA, ROOT, URL, Gateway  # bench/notify.py: the gateway process
+from common import ROOT, mint, services  # bench/common.py
+from notify import Gateway  # bench/notify.py: the gateway process
 
 from prahari_events import lgd
 from prahari_events.auth import Unit
 from prahari_events.borders import load_pairs
-from prahari_events.db import create_pool, drop_schema
-from prahari_events.kafka import Topics, create_topics, delete_topics
-from prahari_events.migrations import migrate_service
 from prahari_events.policy import Area
 
 RATE = float(os.environ.get("BENCH_THREADS_RATE", "20"))
@@ -87,34 +83,14 @@ async def baseline(gateway: Gateway) -> list[float]:
 
 
 async def mentions(gateway: Gateway, units_path: Path) -> dict[str, float]:
-    test_id = uuid.uuid4().hex[:8]
-    topics = Topics(f"bench{test_id}.")
-    await create_topics(KAFKA, topics.specs())
-    ports = {name: free_port() for name in ("cases", "notify")}
-    base = {
-        "PATH": os.environ.get("PATH", ""), "PRAHARI_TOKEN_TRUST": TOKEN_TRUST, "DATABASE_URL": URL,
-        "PRAHARI_TOPIC_PREFIX": topics.prefix, "PRAHARI_UNIT_DIRECTORY": str(units_path),
-        "PRAHARI_SMS_GATEWAY_URL": f"{gateway.url}/sms", "PRAHARI_LOG_LEVEL": "WARNING",
+    env = {
+        "PRAHARI_UNIT_DIRECTORY": str(units_path),
+        "PRAHARI_SMS_GATEWAY_URL": f"{gateway.url}/sms",
         "PRAHARI_SMTP_PORT": str(gateway.smtp_port),
-        **{f"PRAHARI_{name.upper()}_PORT": str(p) for name, p in ports.items()},
-    }  # fmt: skip
-    for name in ports:  # as ./dev does before services start
-        await migrate_service(URL, name, f"bench_{name}_{test_id}")
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            f"prahari_{name}",
-            cwd=ROOT,
-            env={**base, "PRAHARI_DB_SCHEMA": f"bench_{name}_{test_id}"},
-        )
-        for name in ports
-    ]
+    }
     posted: dict[str, float] = {}  # marker -> when cases answered 201
     refused = 0
-    try:
-        for port in ports.values():
-            await wait_ready(f"http://127.0.0.1:{port}/readyz")
+    async with services(("cases", "notify"), env) as ports:
         url = f"http://127.0.0.1:{ports['cases']}/v1/threads/{PAIR.pair_id}/messages"
         headers = {"Authorization": f"Bearer {mint(POSTER)}"}
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
@@ -139,16 +115,6 @@ async def mentions(gateway: Gateway, units_path: Path) -> dict[str, float]:
             if len(taken_at(gateway, MENTIONED_PHONE).keys() & posted.keys()) >= len(posted):
                 break
             await asyncio.sleep(0.5)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            await process.wait()
-        pool = await create_pool(URL, "public", application="bench", max_size=1)
-        for name in ports:
-            await drop_schema(pool, f"bench_{name}_{test_id}")
-        await pool.close()
-        await delete_topics(KAFKA, [s.name for s in topics.specs()])
     arrived = taken_at(gateway, MENTIONED_PHONE)
     latencies = [arrived[m][0] - posted[m] for m in posted if m in arrived]
     return {

@@ -270,16 +270,9 @@ class _MentionRef(Strict):
     unit_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
-class MessageRequest(Strict):
-    text = fields.String(
-        required=True, validate=_TEXT, metadata={"description": "Hindi or English"}
-    )
-    attachments = fields.List(
-        fields.Nested(Attachment),
-        load_default=list,
-        validate=validate.Length(max=20),
-        metadata={"description": "references to evidence kept elsewhere; never the bytes"},
-    )
+class MessageRequest(NoteRequest):
+    """A note's text and attachment references, and the units it mentions."""
+
     mentions = fields.List(
         fields.Nested(_MentionRef),
         load_default=list,

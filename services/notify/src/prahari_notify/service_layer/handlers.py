@@ -58,6 +58,20 @@ class Cause:
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None
 
+    @classmethod
+    def of(cls, event: Envelope, case_id: str | None, key: str | None = None) -> Cause:
+        """The cause that is an event consumed; its messages' ids derive from `key` (by
+        default the event's id)."""
+        return cls(
+            key or str(event.event_id),
+            event.type,
+            event.event_id,
+            case_id,
+            event.jurisdiction,
+            event.correlation_id,
+            event.event_id,
+        )
+
 
 class Outbox:
     """Queues messages: each one's notification.queued event and deliveries row are written
@@ -229,15 +243,7 @@ class NotifyHandlers:
             else (access.owner if access else None)
         )
         place = place_name(self._places, place_area)
-        cause = Cause(
-            str(event.event_id),
-            event.type,
-            event.event_id,
-            case_id,
-            event.jurisdiction,
-            event.correlation_id,
-            event.event_id,
-        )
+        cause = Cause.of(event, case_id)
         for unit in units:
             if not unit.phone and not unit.email:
                 lost.append(Unreachable("contact", unit.unit_id, "the unit has no phone or email"))
@@ -305,15 +311,7 @@ class NotifyHandlers:
                 lost.append(Unreachable("mention", m["unit_id"], "not in the unit directory"))
             elif (unit.state, unit.unit_id) != poster:
                 mentioned.append(unit)
-        cause = Cause(
-            f"{event.event_id}:mention",
-            event.type,
-            event.event_id,
-            case_id,
-            event.jurisdiction,
-            event.correlation_id,
-            event.event_id,
-        )
+        cause = Cause.of(event, case_id, f"{event.event_id}:mention")
         mention = TEMPLATES[self._routes.mention.template]
         messages = compose(cause.key, mention, mentioned, values, details)
         await self._outbox.queue(conn, messages, cause, self._routes.mention, fresh=True)
@@ -330,15 +328,7 @@ class NotifyHandlers:
                     for u in units
                     if await self._first_in_window(conn, event, u, place, subject=thread_id)
                 ]
-            everyone = Cause(
-                str(event.event_id),
-                event.type,
-                event.event_id,
-                case_id,
-                event.jurisdiction,
-                event.correlation_id,
-                event.event_id,
-            )
+            everyone = Cause.of(event, case_id)
             messages = compose(everyone.key, TEMPLATES[route.template], units, values, details)
             await self._outbox.queue(conn, messages, everyone, route, fresh=True)
         await self._outbox.undeliverable(conn, cause, lost)
