@@ -258,8 +258,11 @@ async def _mixed_history(cases: Any, pool: asyncpg.Pool, registry: Registry, top
     reports = [
         report_envelope(registry, details={"commodity": "liquor", "vehicles": ["UP64ZZ0001"]},
                         source=source),
-        report_envelope(registry, report_type="rumour", description="बच्चा चोर की अफवाह",
-                        details={"platform": "x", "handle": "@afwaah"}),
+        # The same rumour twice, once from a message: one case, whichever report opens it.
+        *(report_envelope(registry, report_type="rumour", description="बच्चा चोर की अफवाह",
+                          details={"platform": "x", "post_url": "https://x.com/afwaah/status/1"},
+                          source=also)
+          for also in (None, {**source, "message_id": posted[1]["message_id"]})),
     ] + [
         report_envelope(registry, details={"commodity": "liquor", "vehicles": [VEHICLES[n % 4]]})
         for n in range(40)
@@ -324,7 +327,7 @@ async def test_replay_after_hundreds_of_mixed_commands_names_only_the_edited_row
     for table in ("case_timers", "case_identifiers", "watchlist", "seizures", "seizure_items",
                   "thread_heads", "thread_messages"):  # fmt: skip
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") > 0, table
-    assert await pool.fetchval("SELECT count(*) FROM thread_messages WHERE cases <> '{}'") == 1
+    assert await pool.fetchval("SELECT count(*) FROM thread_messages WHERE cases <> '{}'") == 2
     # Hand edits behind the service's back: each row is named, nothing else.
     edited_case = await pool.fetchval("SELECT case_id FROM case_view ORDER BY case_id LIMIT 1")
     await pool.execute("UPDATE case_view SET status = 'closed' WHERE case_id = $1", edited_case)

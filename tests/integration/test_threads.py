@@ -5,15 +5,23 @@ retried post is one message; a case's thread follows the case's owner and partne
 
 from __future__ import annotations
 
+import uuid
+from functools import partial
 from typing import Any
 
 import asyncpg
 import pytest
 
+from prahari_cases.domain.case import case_id_for
+from prahari_cases.domain.sla import SlaPolicy
 from prahari_cases.domain.threads import stream_for
+from prahari_cases.service_layer.handlers import CaseHandlers
+from prahari_cases.service_layer.threads import Threads, may_link
 from prahari_events import lgd
 from prahari_events.auth import Unit
 from prahari_events.borders import load_pairs
+from prahari_events.envelope import Envelope
+from prahari_events.kafka import Topics
 from prahari_events.policy import Area
 from prahari_events.registry import Registry
 from prahari_events.store import EventStore
@@ -27,7 +35,7 @@ from tests.cases_support import (
     call,
     do,
 )
-from tests.factories import AUDITOR, OTHER_STATION, report_envelope
+from tests.factories import AUDITOR, OTHER_STATION, STATION, report_envelope
 
 pytestmark = pytest.mark.integration
 
@@ -182,3 +190,52 @@ async def test_search_across_threads_finds_only_the_units_own(cases: Client) -> 
         assert (status, len(body["messages"])) == (200, found), unit.unit_id
     status, body, _ = await call(cases, "GET", "/v1/threads/search", KAI_ROOM)
     assert (status, "q" in body["error"]["fields"]) == (400, True)
+
+
+async def test_a_message_reported_again_links_the_case_that_holds_its_report(
+    cases: Client, pool: asyncpg.Pool, store: EventStore, registry: Registry, topics: Topics
+) -> None:
+    """A rumour seen in a border thread and reported from it joins the case the rumour
+    already has: the message lists that case. Undo the attachment, and the report's own
+    case takes its place."""
+    places = lgd.load()
+    threads = Threads(store, places, load_pairs(places))
+    handlers = CaseHandlers(
+        store, topics.case_events, SlaPolicy(), may_link=partial(may_link, threads=threads)
+    )
+
+    async def deliver(report: Envelope) -> str:
+        async with pool.acquire() as conn, conn.transaction():
+            await handlers.report_received(conn, report)
+        return str(case_id_for(uuid.UUID(report.payload["report_id"])))
+
+    sonbhadra_kaimur = next(
+        p for p in load_pairs(places) if p.includes(Area(9, 184)) and p.includes(KAIMUR)
+    )
+    path = f"/v1/threads/{sonbhadra_kaimur.pair_id}/messages"
+    status, message = await post(cases, STATION, {"text": "यह अफवाह फिर फैल रही है"}, path=path)
+    assert status == 201, message
+    source = {"thread_id": str(sonbhadra_kaimur.pair_id), "message_id": message["message_id"]}
+    rumour = {"platform": "x", "post_url": "https://x.com/afwaah/status/7"}
+    first = await deliver(report_envelope(registry, report_type="rumour", details=rumour))
+    again = report_envelope(registry, report_type="rumour", details=rumour, source=source)
+    await deliver(again)
+
+    async def cases_of_message() -> list[str]:
+        _, page, _ = await call(cases, "GET", path, STATION)
+        found: list[str] = page["messages"][0]["cases"]
+        return found
+
+    assert await cases_of_message() == [first]
+    status, case, _ = await call(cases, "GET", f"/v1/cases/{first}", SON_ROOM)
+    assert case["linked_reports"][0]["source"] == source
+    await do(cases, first, "/unlinking", SON_ROOM,
+             {"report_id": again.payload["report_id"], "reason": "another post"})  # fmt: skip
+    (unlinked,) = [e for e in await store.read_stream(pool, f"case-{first}")
+                   if e.type == "case.report_unlinked"]  # fmt: skip
+    async with pool.acquire() as conn, conn.transaction():
+        await handlers.report_unlinked(conn, unlinked)
+    own = str(case_id_for(uuid.UUID(again.payload["report_id"])))
+    assert await cases_of_message() == [own]
+    status, case, _ = await call(cases, "GET", f"/v1/cases/{own}", SON_ROOM)
+    assert (status, case["source"]) == (200, source)

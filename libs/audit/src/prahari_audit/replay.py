@@ -13,7 +13,8 @@ cases' read models, all rebuilt:
   holds and the identifiers the case's events carry for each;
 - `watchlist`: from the watchlist streams;
 - `thread_heads` and `thread_messages`: from the thread streams, each message linked to the
-  cases opened from it (their `case.opened` names it as their source);
+  cases that hold a report made from it (`case.opened` or the report in
+  `case.report_linked` names it as its source);
 - `seizures` and `seizure_items` (the tallies): from case.seizure_recorded in the store and
   the seizure reports cases consumed from intake's topic (intake keeps no store; which
   reports the consumer had taken is in `processed_messages`, read in the same snapshot).
@@ -175,11 +176,7 @@ async def _rebuild(conn: Conn, streams: dict[str, list[Envelope]], reports: list
         elif stream.startswith("thread-"):
             await _save_thread(conn, events)
     await _save_cases(conn, folded)
-    for case in folded:
-        if case.source is not None:
-            await thread_rows.link_case(
-                conn, case.source.thread_id, case.source.message_id, case.case_id
-            )
+    await _link_messages(conn, folded)
     # In the order they were recorded, the nearest to the order they arrived in.
     for event in sorted([*reports, *seizures], key=lambda e: (e.recorded_at, e.event_id)):
         if event.type == REPORT_RECEIVED:
@@ -187,6 +184,14 @@ async def _rebuild(conn: Conn, streams: dict[str, list[Envelope]], reports: list
         else:
             await tallies.record_case_seizure(conn, event)
     return len(folded)
+
+
+async def _link_messages(conn: Conn, cases: list[Case]) -> None:
+    """Each message lists the cases that hold a report made from it."""
+    for case in cases:
+        for source in (case.source, *(r.source for r in case.linked_reports)):
+            if source is not None:
+                await thread_rows.link_case(conn, source, case.case_id)
 
 
 async def _save_thread(conn: Conn, events: list[Envelope]) -> None:

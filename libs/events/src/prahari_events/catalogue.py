@@ -471,6 +471,23 @@ class CaseReportLinkedV1(Schema):
     matched = fields.Nested(_IdentifierSchema, required=True)
 
 
+class _LinkedReportV2Schema(_LinkedReportSchema):
+    source = fields.Nested(_SourceSchema, required=True, allow_none=True)
+
+
+class CaseReportLinkedV2(CaseReportLinkedV1):
+    """v2: the report's thread message, if it was made from one."""
+
+    report = fields.Nested(_LinkedReportV2Schema, required=True)
+
+
+def _report_without_source(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "report": {**payload["report"], "source": None}}
+
+
+case_report_linked_v1_to_v2 = _report_without_source
+
+
 class CaseReportUnlinkedV1(Schema):
     """A control room undid an attachment: the report leaves, and cases opens its own case
     from what this event carries."""
@@ -478,6 +495,15 @@ class CaseReportUnlinkedV1(Schema):
     case_id = fields.UUID(required=True)
     report = fields.Nested(_LinkedReportSchema, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1))
+
+
+class CaseReportUnlinkedV2(CaseReportUnlinkedV1):
+    """v2: the report's thread message, if it was made from one."""
+
+    report = fields.Nested(_LinkedReportV2Schema, required=True)
+
+
+case_report_unlinked_v1_to_v2 = _report_without_source
 
 
 class CaseLinkedV1(Schema):
@@ -693,9 +719,17 @@ def build_registry() -> Registry:
     registry.register(CASE_TRANSFER_REFUSED, {1: CaseTransferRefusedV1})
     registry.register(CASE_CLOSED, {1: CaseClosedV1})
     registry.register(CASE_REOPENED, {1: CaseReopenedV1})
-    registry.register(CASE_REPORT_LINKED, {1: CaseReportLinkedV1})
+    registry.register(
+        CASE_REPORT_LINKED,
+        {1: CaseReportLinkedV1, 2: CaseReportLinkedV2},
+        {1: case_report_linked_v1_to_v2},
+    )
     registry.register(CASE_LINKED, {1: CaseLinkedV1})
-    registry.register(CASE_REPORT_UNLINKED, {1: CaseReportUnlinkedV1})
+    registry.register(
+        CASE_REPORT_UNLINKED,
+        {1: CaseReportUnlinkedV1, 2: CaseReportUnlinkedV2},
+        {1: case_report_unlinked_v1_to_v2},
+    )
     registry.register(
         CASE_SLA_BREACHED,
         {1: CaseSlaBreachedV1, 2: CaseSlaBreachedV2},

@@ -23,7 +23,7 @@ from prahari_events.policy import partner_keys, read_keys
 from prahari_events.store import PreparedAppend
 
 # The shape of `body` this code writes. A row of an older shape is rebuilt from its events.
-MODEL = 7
+MODEL = 8
 
 
 @dataclass(frozen=True, slots=True)

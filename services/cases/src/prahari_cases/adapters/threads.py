@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from prahari_cases.adapters.read_model import tsquery
+from prahari_cases.domain.events import Source
 from prahari_events.db import Conn
 
 
@@ -147,17 +148,19 @@ async def case_threads(
 
 
 async def link_case(
-    conn: Conn, thread_id: uuid.UUID, message_id: uuid.UUID, case_id: uuid.UUID
+    conn: Conn, source: Source, case_id: uuid.UUID, *, instead_of: uuid.UUID | None = None
 ) -> bool:
     """A case holds a report made from the message: the message shows it (a redelivery adds
-    nothing). False when the thread has no such message."""
+    nothing); `instead_of`, a case that no longer holds it, goes. False when the thread has
+    no such message."""
     found = await conn.fetchval(
-        "UPDATE thread_messages SET cases = CASE WHEN $3 = ANY(cases) THEN cases"
-        " ELSE array_append(cases, $3) END"
+        "UPDATE thread_messages SET cases = CASE WHEN $3 = ANY(cases)"
+        " THEN array_remove(cases, $4) ELSE array_append(array_remove(cases, $4), $3) END"
         " WHERE message_id = $2 AND thread_id = $1 RETURNING true",
-        thread_id,
-        message_id,
+        source.thread_id,
+        source.message_id,
         case_id,
+        instead_of,
     )
     return bool(found)
 

@@ -461,6 +461,7 @@ class LinkedReport:
     reported_at: datetime
     estimated_reach: int | None
     identifiers: tuple[Identifier, ...] = ()
+    source: Source | None = None  # the thread message it was made from
 
     def to_json(self) -> JSON:
         return {
@@ -473,6 +474,7 @@ class LinkedReport:
             "reported_at": iso(self.reported_at),
             "estimated_reach": self.estimated_reach,
             "identifiers": [i.to_json() for i in self.identifiers],
+            "source": self.source.to_json() if self.source else None,
         }
 
     @classmethod
@@ -486,6 +488,7 @@ class LinkedReport:
             datetime.fromisoformat(p["reported_at"]),
             p["estimated_reach"],
             tuple(Identifier.from_json(i) for i in p["identifiers"]),
+            Source.from_json(p.get("source")),
         )
 
 

@@ -422,6 +422,11 @@ class _IdentifierJson(Schema):
     value = fields.String(required=True)
 
 
+class _SourceJson(Schema):
+    thread_id = fields.UUID(required=True)
+    message_id = fields.UUID(required=True)
+
+
 class _LinkedReportJson(Schema):
     report_id = fields.UUID(required=True)
     identifiers = fields.List(fields.Nested(_IdentifierJson), required=True)
@@ -432,6 +437,12 @@ class _LinkedReportJson(Schema):
     reported_by = fields.Nested(_UnitJson, required=True)
     reported_at = fields.AwareDateTime(required=True)
     estimated_reach = fields.Integer(required=True, allow_none=True)
+    source = fields.Nested(
+        _SourceJson,
+        required=True,
+        allow_none=True,
+        metadata={"description": "the thread message the report was made from"},
+    )
 
 
 class _LinkJson(Schema):
@@ -458,11 +469,6 @@ class _DeadlinesJson(Schema):
     takedown = fields.AwareDateTime(metadata={"description": "the earliest unanswered request's"})
     fact_check = fields.AwareDateTime(metadata={"description": "a rumour case's"})
     source_action = fields.AwareDateTime(metadata={"description": "a rumour case's"})
-
-
-class _SourceJson(Schema):
-    thread_id = fields.UUID(required=True)
-    message_id = fields.UUID(required=True)
 
 
 class _TakedownJson(Schema):

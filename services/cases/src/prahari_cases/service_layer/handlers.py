@@ -185,11 +185,16 @@ class CaseHandlers:
             sla=self._sla.for_type(report.report_type),
             identifiers=report.identifiers,
             estimated_reach=report.estimated_reach,
+            source=report.source,
         )
         now = self._clock()
         await self._apply(conn, unlinked, None, [opening], now)
+        former = uuid.UUID(p["case_id"])
         await read_model.move_report(conn, report.report_id, own)
-        await identifier_store.move(conn, report.report_id, uuid.UUID(p["case_id"]), own)
+        await identifier_store.move(conn, report.report_id, former, own)
+        if report.source is not None:
+            # The message's report now holds a case of its own, not the one it left.
+            await thread_rows.link_case(conn, report.source, own, instead_of=former)
 
     async def report_received(self, conn: Conn, report: Envelope) -> None:
         p = report.payload
@@ -220,14 +225,15 @@ class CaseHandlers:
             reported_at=report.recorded_at,
             estimated_reach=reach,
             identifiers=tuple(found),
+            source=await self._source(conn, report),
         )
+        source = filed.source
         hits = [cmd.HitWatchlist(e.entry_id, e.owner, e.identifier) for e in watched]
         if isinstance(decision, Attach):
-            # The case it joins was opened from another report: the message is not linked
-            # (the link is the opened case's `source`, so a replay of the events gives it).
             await self._attach(conn, report, decision, filed=filed, found=found, hits=hits, now=now)
+            if source is not None:  # the case it joined holds the message's report now
+                await thread_rows.link_case(conn, source, decision.case_id)
             return
-        source = await self._source(conn, report)
         opening = cmd.OpenCase(
             case_id=own,
             report_id=report_id,
@@ -247,7 +253,7 @@ class CaseHandlers:
             conn, report, None, [opening, *links, *hits], now, remember=(report_id, found)
         )
         if source is not None:
-            await thread_rows.link_case(conn, source.thread_id, source.message_id, own)
+            await thread_rows.link_case(conn, source, own)
         for link in decision.links:
             other = await load_case(conn, self._store, link.case_id)
             assert other is not None  # a candidate is a case in the read model
