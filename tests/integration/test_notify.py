@@ -347,6 +347,7 @@ async def test_fifty_linked_reports_send_one_message_and_one_digest(rig: Rig) ->
                     "reported_at": datetime.now(UTC).isoformat(),
                     "estimated_reach": None,
                     "identifiers": [],
+                    "source": None,
                 },
                 "matched": {"kind": "rumour", "value": "poll-date"},
             },
