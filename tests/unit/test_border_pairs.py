@@ -26,6 +26,8 @@ def test_the_pairs_are_real_districts_of_two_states_each_with_a_source() -> None
     assert all(p.source.strip() for p in pairs)
     assert len({p.pair_id for p in pairs}) == len(pairs)
     assert any(p.includes(CHANDAULI) and p.includes(KAIMUR) for p in pairs)
+    # Every neighbouring state of the agreement faces UP somewhere.
+    assert {p.other.state for p in pairs} == set(lgd.AGREEMENT_STATES) - {9}
     # Every UP district that domain.md names as bordering Bihar faces a Bihar district.
     facing_bihar = {p.up.district for p in pairs if p.other.state == 10}
     assert facing_bihar == {184, 135, 146, 126, 137, 160, 164}
