@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prahari_cases.domain import commands as cmd
 from prahari_cases.domain import events as ev
@@ -147,21 +147,28 @@ class Note:
         )
 
 
+# The events a case keeps as they came, with who and when: its seizures, fact-checks and
+# actions against a rumour's source.
+Kept_E = TypeVar("Kept_E", ev.SeizureRecorded, ev.FactCheckPublished, ev.SourceActionTaken)
+
+
 @dataclass(frozen=True, slots=True)
-class Seizure:
-    record: ev.SeizureRecorded
+class Kept(Generic[Kept_E]):
+    event: Kept_E
     by: Actor
     at: datetime
 
     def to_json(self) -> JSON:
-        body = self.record.payload()
+        body = self.event.payload()
         del body["case_id"]
         return {**body, "by": self.by.to_json(), "at": iso(self.at)}
 
-    @classmethod
-    def from_json(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Seizure:
-        record = ev.SeizureRecorded.parse({**p, "case_id": str(case_id)})
-        return cls(record, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
+    @staticmethod
+    def from_json(
+        parse: Callable[[Mapping[str, Any]], Kept_E], case_id: uuid.UUID, p: Mapping[str, Any]
+    ) -> Kept[Kept_E]:
+        event = parse({**p, "case_id": str(case_id)})
+        return Kept(event, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,30 +334,6 @@ class Takedown:
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
-    """A fact-check published or an action against the source: the event, who and when."""
-
-    event: ev.FactCheckPublished | ev.SourceActionTaken
-    by: Actor
-    at: datetime
-
-    def to_json(self) -> JSON:
-        body = self.event.payload()
-        del body["case_id"]
-        return {**body, "by": self.by.to_json(), "at": iso(self.at)}
-
-    @classmethod
-    def fact_check(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Response:
-        event = ev.FactCheckPublished.parse({**p, "case_id": str(case_id)})
-        return cls(event, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
-
-    @classmethod
-    def source_action(cls, case_id: uuid.UUID, p: Mapping[str, Any]) -> Response:
-        event = ev.SourceActionTaken.parse({**p, "case_id": str(case_id)})
-        return cls(event, Actor(**p["by"]), datetime.fromisoformat(p["at"]))
-
-
-@dataclass(frozen=True, slots=True)
 class Case:
     case_id: uuid.UUID
     version: int
@@ -373,7 +356,7 @@ class Case:
     acknowledged_at: datetime | None = None
     field_report: FieldReport | None = None
     notes: tuple[Note, ...] = ()
-    seizures: tuple[Seizure, ...] = ()
+    seizures: tuple[Kept[ev.SeizureRecorded], ...] = ()
     shares: tuple[ShareGrant, ...] = ()
     former_owners: tuple[Area, ...] = ()
     transfer: PendingTransfer | None = None
@@ -392,8 +375,8 @@ class Case:
     source: ev.Source | None = None
     # A rumour's response: takedown requests, fact-checks, actions against the source.
     takedowns: tuple[Takedown, ...] = ()
-    fact_checks: tuple[Response, ...] = ()
-    source_actions: tuple[Response, ...] = ()
+    fact_checks: tuple[Kept[ev.FactCheckPublished], ...] = ()
+    source_actions: tuple[Kept[ev.SourceActionTaken], ...] = ()
 
     def deadline(self, stage: str) -> datetime | None:
         return dict(self.deadlines).get(stage)
@@ -501,7 +484,9 @@ class Case:
             acknowledged_at=_moment(p["acknowledged_at"]),
             field_report=FieldReport.from_json(p["field_report"]) if p["field_report"] else None,
             notes=tuple(Note.from_json(n) for n in p["notes"]),
-            seizures=tuple(Seizure.from_json(case_id, s) for s in p["seizures"]),
+            seizures=tuple(
+                Kept.from_json(ev.SeizureRecorded.parse, case_id, s) for s in p["seizures"]
+            ),
             shares=tuple(ShareGrant.from_json(s) for s in p["shares"]),
             former_owners=tuple(ev.area_from(a) for a in p["former_owners"]),
             transfer=PendingTransfer.from_json(p["transfer"]) if p["transfer"] else None,
@@ -521,8 +506,12 @@ class Case:
             ),
             source=ev.Source.from_json(p["source"]),
             takedowns=tuple(Takedown.from_json(case_id, t) for t in p["takedowns"]),
-            fact_checks=tuple(Response.fact_check(case_id, f) for f in p["fact_checks"]),
-            source_actions=tuple(Response.source_action(case_id, a) for a in p["source_actions"]),
+            fact_checks=tuple(
+                Kept.from_json(ev.FactCheckPublished.parse, case_id, f) for f in p["fact_checks"]
+            ),
+            source_actions=tuple(
+                Kept.from_json(ev.SourceActionTaken.parse, case_id, a) for a in p["source_actions"]
+            ),
         )
 
 
@@ -899,12 +888,12 @@ def _respond_evolve(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) ->
         case ev.FactCheckPublished():
             return r(
                 _clock(case, at, stops=(sla.FACT_CHECK,)),
-                fact_checks=(*case.fact_checks, Response(event, by, at)),
+                fact_checks=(*case.fact_checks, Kept(event, by, at)),
             )
         case ev.SourceActionTaken():
             return r(
                 _clock(case, at, stops=(sla.SOURCE_ACTION,)),
-                source_actions=(*case.source_actions, Response(event, by, at)),
+                source_actions=(*case.source_actions, Kept(event, by, at)),
             )
     return None
 
@@ -941,7 +930,7 @@ def _apply(case: Case, event: ev.CaseEvent, at: datetime, by: Actor) -> Case:  #
                 field_report=report,
             )
         case ev.SeizureRecorded():
-            return r(case, seizures=(*case.seizures, Seizure(event, by, at)))
+            return r(case, seizures=(*case.seizures, Kept(event, by, at)))
         case ev.Escalated(to_level=to_level):
             return r(case, level=Level(to_level))
         case ev.Shared(partner=partner, reason=reason):
