@@ -21,6 +21,7 @@ list can never show what a single read would refuse.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -176,7 +177,7 @@ def relations(unit: Unit, access: CaseAccess) -> frozenset[Relation]:
 CASE_THREAD_RELATIONS = frozenset({Relation.OWNER, Relation.ASSIGNEE, Relation.PARTNER})
 
 
-def border_thread_member(unit: Unit, sides: tuple[Area, Area]) -> bool:
+def border_thread_member(unit: Unit, sides: Sequence[Area]) -> bool:
     """A border pair's standing thread: every unit of either district (its control room,
     stations, check-posts, squads) and both states' control rooms."""
     for side in sides:

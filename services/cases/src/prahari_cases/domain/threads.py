@@ -48,7 +48,6 @@ class Thread:
     audience: tuple[Area, ...]
     case_id: uuid.UUID | None = None
     access: CaseAccess | None = None  # a case thread's
-    pair: BorderPair | None = None  # a border thread's
 
     def to_json(self) -> JSON:
         return {
@@ -68,7 +67,6 @@ def border_thread(pair: BorderPair, name: Callable[[Area], str]) -> Thread:
         BORDER,
         f"{name(pair.up)} – {name(pair.other)}",
         (pair.up, pair.other),
-        pair=pair,
     )
 
 

@@ -78,9 +78,8 @@ class Threads:
 
     @staticmethod
     def member(unit: Unit, thread: th.Thread) -> bool:
-        if thread.kind == th.BORDER:
-            assert thread.pair is not None
-            return policy.border_thread_member(unit, (thread.pair.up, thread.pair.other))
+        if thread.kind == th.BORDER:  # its audience is its two districts
+            return policy.border_thread_member(unit, thread.audience)
         assert thread.access is not None
         return policy.case_thread_member(unit, thread.access)
 
@@ -113,8 +112,8 @@ class ThreadDesk:
             raise NotFound("no such thread")
         return thread, member
 
-    async def mine(self, unit: Unit) -> list[dict[str, Any]]:
-        """The unit's threads (an auditor's: all), the most recently active first."""
+    async def _listed(self, unit: Unit) -> list[tuple[th.Thread, int, datetime | None]]:
+        """The unit's threads (an auditor's: all), each with its messages and last one's time."""
         auditor = policy.is_auditor(unit)
         found: list[tuple[th.Thread, int, datetime | None]] = []
         borders = [
@@ -129,6 +128,11 @@ class ThreadDesk:
             thread = self.threads.of_case(Case.from_json(body))
             if auditor or self.threads.member(unit, thread):
                 found.append((thread, head.messages, head.last_at))
+        return found
+
+    async def mine(self, unit: Unit) -> list[dict[str, Any]]:
+        """The unit's threads, the most recently active first."""
+        found = await self._listed(unit)
         found.sort(key=lambda f: (f[2] is not None, f[2] or datetime.min), reverse=True)
         return [
             {**t.to_json(), "messages": n, "last_at": iso(last) if last else None}
@@ -153,7 +157,7 @@ class ThreadDesk:
         unit (an auditor's: every thread)."""
         if policy.is_auditor(unit):
             return await rows.search(self._pool, None, words, limit)
-        ids = [uuid.UUID(t["thread_id"]) for t in await self.mine(unit)]
+        ids = [thread.thread_id for thread, _, _ in await self._listed(unit)]
         return await rows.search(self._pool, ids, words, limit)
 
     async def post(
