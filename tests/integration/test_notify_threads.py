@@ -109,3 +109,15 @@ async def test_other_messages_reach_the_control_rooms_as_one_digest(rig: Rig) ->
     assert "नाका अद्यतन 0" in first
     assert "9" in digest
     assert sms_to(rig, KAI_DCR) == []  # Kaimur's room posted them
+
+
+async def test_a_mention_that_cannot_be_told_is_an_undeliverable_event(rig: Rig) -> None:
+    thread = Thread()
+    mentions = [{"state": 9, "unit_id": "UP-SON-EXCISE-1"}, {"state": 9, "unit_id": "UP-GONE"}]
+    await rig.deliver(thread.message(KAI_ROOM, "आबकारी दल को सूचित करें", mentions))
+    rows = await rig.pool.fetch(
+        "SELECT convert_from(body, 'UTF8')::jsonb -> 'payload' AS p FROM events WHERE type = $1",
+        c.NOTIFICATION_UNDELIVERABLE,
+    )
+    reasons = sorted(r["p"]["reason"] for r in rows)
+    assert reasons == ["not in the unit directory", "the unit has no phone or email"]

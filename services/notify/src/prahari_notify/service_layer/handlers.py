@@ -19,7 +19,7 @@ from prahari_events.envelope import Draft, Envelope, Jurisdiction, service_actor
 from prahari_events.policy import Area, CaseAccess, UnitRef
 from prahari_events.store import EventStore
 from prahari_events.telemetry import current_carrier
-from prahari_events.units import UnitDirectory
+from prahari_events.units import DirectoryUnit, UnitDirectory
 from prahari_notify.adapters import store
 from prahari_notify.domain import access as case_access
 from prahari_notify.domain import digest
@@ -244,9 +244,7 @@ class NotifyHandlers:
         )
         place = place_name(self._places, place_area)
         cause = Cause.of(event, case_id)
-        for unit in units:
-            if not unit.phone and not unit.email:
-                lost.append(Unreachable("contact", unit.unit_id, "the unit has no phone or email"))
+        lost += no_contact(units)
         if route.digest:
             units = [u for u in units if await self._first_in_window(conn, event, u, place)]
         values = values_for(
@@ -311,6 +309,7 @@ class NotifyHandlers:
                 lost.append(Unreachable("mention", m["unit_id"], "not in the unit directory"))
             elif (unit.state, unit.unit_id) != poster:
                 mentioned.append(unit)
+        lost += no_contact(mentioned)
         cause = Cause.of(event, case_id, f"{event.event_id}:mention")
         mention = TEMPLATES[self._routes.mention.template]
         messages = compose(cause.key, mention, mentioned, values, details)
@@ -321,12 +320,13 @@ class NotifyHandlers:
             units, missing = recipients(route, p, None, self._units)
             lost += missing
             units = [u for u in units if (u.state, u.unit_id) not in told]
-            place = place_name(self._places, None)
+            lost += no_contact(units)
             if route.digest:
+                # A thread's digest names no place: it is about the thread (its ref).
                 units = [
                     u
                     for u in units
-                    if await self._first_in_window(conn, event, u, place, subject=thread_id)
+                    if await self._first_in_window(conn, event, u, "", subject=thread_id)
                 ]
             everyone = Cause.of(event, case_id)
             messages = compose(everyone.key, TEMPLATES[route.template], units, values, details)
@@ -350,6 +350,15 @@ class NotifyHandlers:
             event.event_id,
         )
         await self._outbox.queue(conn, [message], cause, self._routes.reply)
+
+
+def no_contact(units: Sequence[DirectoryUnit]) -> list[Unreachable]:
+    """Units a rule named that have neither a phone nor an email: told as undeliverable."""
+    return [
+        Unreachable("contact", u.unit_id, "the unit has no phone or email")
+        for u in units
+        if not u.phone and not u.email
+    ]
 
 
 def digest_cause(window: dict[str, Any]) -> Cause:
